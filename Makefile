@@ -1,0 +1,49 @@
+# Two commands do all the set-up on a fresh machine with Python >= 3.10:
+#   make lab    run the course (JupyterLab on notebooks/)
+#   make test   run every test: ruff, course_lib unit tests, nbval over every notebook
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: lab test unit notebooks lint course doctor benchmarks clean-notebooks clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)  ## run the course
+	$(BIN)/python -m ipykernel install --user --name attention-course \
+		--display-name "Attention course (.venv)" >/dev/null
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)  ## run every test
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests notebooks $(NBVAL)
+
+unit: $(STAMP)  ## course_lib unit tests only
+	$(BIN)/python -m pytest tests
+
+notebooks: $(STAMP)  ## nbval over the notebooks only
+	$(BIN)/python -m pytest notebooks $(NBVAL)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+course: $(STAMP)  ## execute every notebook headless: build/executed, build/html, wall times
+	$(BIN)/python -m course_lib build
+
+doctor: $(STAMP)  ## environment report
+	$(BIN)/python -m course_lib doctor
+
+benchmarks: $(STAMP)  ## ratios against PyTorch references (slow; not tests)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean-notebooks: $(STAMP)  ## strip outputs and execution counts from stored notebooks
+	$(BIN)/python -m course_lib clean notebooks/*.ipynb
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

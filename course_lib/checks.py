@@ -1,0 +1,215 @@
+"""Instant feedback for exercises: compare a learner's function with a reference.
+
+A test cell calls :func:`check_function` with the learner's function, the course_lib
+reference and a recipe for random inputs. On success it prints one pass line; on failure
+it raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader scores it as failed)
+with a message that says *what* is wrong: the shapes, where the largest error is, NaNs,
+a transposed result, a missing scale factor, or a known mistake the exercise names.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+InputMaker = Callable[[np.random.Generator], Any]
+
+
+class CheckFailed(AssertionError):
+    """Raised when a learner's answer does not match the reference."""
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """Convert a tensor, array, scalar or nested list to a NumPy array (detached, on CPU)."""
+    if hasattr(value, "detach"):  # torch.Tensor, without importing torch here
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def describe(value: Any) -> str:
+    """Short description of a value for messages: type, shape and dtype."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind = "tensor" if hasattr(value, "detach") else "array"
+        return f"{kind} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return type(value).__name__
+
+
+def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-5,
+            what: str = "output") -> str | None:
+    """Return ``None`` if ``actual`` matches ``expected``, else a message saying how it differs.
+
+    Tuples and lists are compared item by item. Arrays are compared by shape, then for
+    NaN/inf, then by value; the message names the largest error and where it is.
+    """
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            return (f"{what}: expected a {type(expected).__name__} of {len(expected)} items, "
+                    f"got {describe(actual)}")
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            problem = compare(a, e, atol=atol, rtol=rtol, what=f"{what}[{index}]")
+            if problem:
+                return problem
+        return None
+    if actual is None:
+        return f"{what}: got None. Did you forget a `return` statement?"
+    try:
+        a = to_numpy(actual).astype(np.float64) if _is_numeric(actual) else to_numpy(actual)
+    except (TypeError, ValueError):
+        return f"{what}: expected {describe(expected)}, got {describe(actual)}"
+    e = to_numpy(expected)
+    if a.shape != e.shape:
+        hint = ""
+        if a.ndim >= 2 and a.shape[:-2] + a.shape[-2:][::-1] == e.shape:
+            hint = " (the last two axes look swapped: a missing or extra transpose?)"
+        elif a.size == e.size:
+            hint = " (same number of elements: a reshape or a missing axis?)"
+        return f"{what}: expected shape {e.shape}, got {a.shape}{hint}"
+    if not _is_numeric(actual):
+        return None if np.array_equal(a, e) else f"{what}: expected {e!r}, got {a!r}"
+    e = e.astype(np.float64)
+    bad = ~np.isfinite(a) & np.isfinite(e)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        return (f"{what}: {int(bad.sum())} of {a.size} values are NaN or inf, first at index "
+                f"{first} (got {a[first]}, expected {e[first]:.6g}). Subtracting the max before "
+                f"exp, or guarding a division by zero, usually fixes this.")
+    if np.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True):
+        return None
+    return _value_mismatch(a, e, what)
+
+
+def _is_numeric(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return isinstance(value, (int, float, np.number)) or (
+            isinstance(value, (list, tuple)) and np.asarray(value).dtype.kind in "biuf")
+    kind = getattr(dtype, "kind", None)
+    if kind is not None:
+        return kind in "biuf"
+    return dtype.is_floating_point or not dtype.is_complex  # torch.dtype
+
+
+def _value_mismatch(a: np.ndarray, e: np.ndarray, what: str) -> str:
+    error = np.abs(a - e)
+    where = np.unravel_index(int(np.nanargmax(error)), error.shape) if error.ndim else ()
+    index = tuple(int(i) for i in where)
+    message = (f"{what}: values differ; largest error {float(error[where]):.3g} at index "
+               f"{index} (got {float(a[where]):.6g}, expected {float(e[where]):.6g})")
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.allclose(
+            np.swapaxes(a, -1, -2), e, atol=1e-6, rtol=1e-5):
+        return message + ". Your result is the transpose of the expected one."
+    nonzero = np.abs(e) > 1e-8
+    if nonzero.sum() >= 2:
+        ratio = a[nonzero] / e[nonzero]
+        if np.allclose(ratio, ratio.flat[0], rtol=1e-4) and not np.isclose(ratio.flat[0], 1.0):
+            return (message + f". Every value is {ratio.flat[0]:.4g} times the expected one: "
+                    "a missing or extra scale factor?")
+    return message
+
+
+def check_function(
+    candidate: Callable[..., Any],
+    reference: Callable[..., Any],
+    make_inputs: InputMaker,
+    *,
+    name: str | None = None,
+    trials: int = 5,
+    seed: int = 0,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    mistakes: Mapping[str, Callable[..., Any]] | None = None,
+) -> bool:
+    """Check ``candidate`` against ``reference`` on ``trials`` random inputs.
+
+    Args:
+        candidate: the learner's function.
+        reference: the course_lib function it should equal.
+        make_inputs: ``rng -> args``; returns a tuple of positional arguments, a dict of
+            keyword arguments, or a ``(args, kwargs)`` pair. Called once per trial.
+        name: what to call the function in messages (default: its ``__name__``).
+        mistakes: known wrong answers, ``{"description": wrong_function}``; when the
+            learner's output equals one of them the message says "it looks like you ...".
+
+    Returns ``True`` and prints a pass line, or raises :class:`CheckFailed`.
+    """
+    if not callable(candidate):
+        raise CheckFailed(f"expected a function, got {describe(candidate)}")
+    name = name or getattr(candidate, "__name__", "your function")
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        args, kwargs = _split_inputs(make_inputs(rng))
+        expected = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        actual = _call_learner(candidate, name, args, kwargs)
+        problem = compare(actual, expected, atol=atol, rtol=rtol)
+        if problem is None:
+            continue
+        known = _match_mistake(actual, args, kwargs, mistakes or {}, atol, rtol)
+        shapes = ", ".join(describe(a) for a in args)
+        message = f"{name} failed on random test {trial + 1} of {trials} (inputs: {shapes}).\n{problem}"
+        if known:
+            message += f"\nIt looks like you {known}."
+        raise CheckFailed(message)
+    print(f"✓ {name}: passed {trials} random tests.")
+    return True
+
+
+def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float = 1e-5,
+                rtol: float = 1e-5) -> bool:
+    """Check one value (array, tensor, number or tuple of them) against the expected one."""
+    problem = compare(actual, expected, atol=atol, rtol=rtol, what=name)
+    if problem:
+        raise CheckFailed(problem)
+    print(f"✓ {name}: correct.")
+    return True
+
+
+def check_true(condition: bool, message: str, *, name: str = "check") -> bool:
+    """Fail with ``message`` unless ``condition`` holds; used for property checks."""
+    if not condition:
+        raise CheckFailed(f"{name}: {message}")
+    print(f"✓ {name}: passed.")
+    return True
+
+
+def _split_inputs(inputs: Any) -> tuple[Sequence[Any], dict[str, Any]]:
+    if isinstance(inputs, dict):
+        return (), dict(inputs)
+    if (isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], dict)
+            and isinstance(inputs[0], (tuple, list))):
+        return tuple(inputs[0]), dict(inputs[1])
+    if isinstance(inputs, tuple):
+        return inputs, {}
+    return (inputs,), {}
+
+
+def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
+                  kwargs: dict[str, Any]) -> Any:
+    try:
+        return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except NotImplementedError:
+        raise CheckFailed(
+            f"{name} is not written yet: replace `raise NotImplementedError()` with your code."
+        ) from None
+    except Exception as error:  # any learner error becomes feedback, never a crash
+        shapes = ", ".join(describe(a) for a in args)
+        raise CheckFailed(
+            f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
+        ) from error
+
+
+def _match_mistake(actual: Any, args: Sequence[Any], kwargs: dict[str, Any],
+                   mistakes: Mapping[str, Callable[..., Any]], atol: float,
+                   rtol: float) -> str | None:
+    for description, wrong in mistakes.items():
+        try:
+            wrong_output = wrong(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        except Exception:  # a diagnosis that cannot run says nothing
+            continue
+        if compare(actual, wrong_output, atol=atol, rtol=rtol) is None:
+            return description
+    return None

@@ -1,0 +1,5 @@
+"""Data for the lessons: everything is generated or ships with Python (no downloads needed).
+
+Modules: ``vocab`` (token <-> id), ``synthetic`` (copy, reversal, long-range tasks),
+``dates`` (date translation), ``text`` (character corpora).
+"""
