@@ -1,0 +1,47 @@
+"""A small timing helper shared by the benchmark scripts.
+
+``median_time(fn, repeats, warmup)`` runs ``fn`` ``warmup`` times untimed (first calls pay
+for allocation and kernel selection), then ``repeats`` times, and returns the median wall
+time of one call in seconds. The median resists the outliers a shared machine produces.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def median_time(fn: Callable[[], object], repeats: int = 20, warmup: int = 3) -> float:
+    """Median wall time of one call of ``fn()`` in seconds, after ``warmup`` untimed calls."""
+    if repeats < 1:
+        raise ValueError(f"repeats: expected >= 1, got {repeats}")
+    if warmup < 0:
+        raise ValueError(f"warmup: expected >= 0, got {warmup}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def interleaved_median_times(fns: dict[str, Callable[[], object]], repeats: int = 20,
+                             warmup: int = 3) -> dict[str, float]:
+    """Median time per call for several functions, timed in alternation.
+
+    Alternating ``a, b, a, b, ...`` exposes every contender to the same background load,
+    so their ratio is fairer on a shared machine than timing one after the other.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
