@@ -1,0 +1,186 @@
+"""Synthetic sequence tasks, generated from a seed: copy, reversal, first-token recall, adding.
+
+They isolate one ability each, so a model that fails tells us *what* it cannot do:
+
+* **copy** and **reversal** (seq2seq): read a sequence of symbols, write it back (reversed).
+  An encoder-decoder without attention must squeeze the whole input into one vector
+  (lesson 02); with attention it can look back (lessons 04, 05).
+* **first-token recall** (classification): the class symbol comes first, then ``T``
+  distractors; predict the class at the end. The information must survive ``T`` steps of a
+  recurrence (lesson 02).
+* **adding problem** (regression; Hochreiter & Schmidhuber, 1997): add the two numbers that
+  are marked in a long sequence of random numbers.
+
+Token ids follow :mod:`course_lib.data.vocab`: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``,
+3 ``<unk>``; symbols start at :data:`FIRST_SYMBOL` = 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+FIRST_SYMBOL = 4
+
+
+@dataclass
+class Seq2SeqData:
+    """A padded seq2seq data set; N examples, source length S, target length T (+1 for BOS/EOS).
+
+    Attributes:
+        src: (N, S) symbol ids, padded with ``PAD_ID`` after each example's length.
+        src_lengths: (N,) true source lengths.
+        tgt_in: (N, T + 1) decoder input: ``BOS`` then the target, padded.
+        tgt_out: (N, T + 1) decoder target: the target then ``EOS``, padded.
+        vocab_size: number of ids (specials + symbols).
+    """
+
+    src: torch.Tensor
+    src_lengths: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+    vocab_size: int
+
+    def __len__(self) -> int:
+        return self.src.shape[0]
+
+    def __getitem__(self, index) -> Seq2SeqData:
+        """A subset (slice, index tensor or boolean mask), same vocabulary."""
+        return Seq2SeqData(self.src[index], self.src_lengths[index], self.tgt_in[index],
+                           self.tgt_out[index], self.vocab_size)
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(src, src_lengths, tgt_in, tgt_out)``, e.g. for ``train.random_batches``."""
+        return self.src, self.src_lengths, self.tgt_in, self.tgt_out
+
+
+def _check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+
+
+def _random_symbol_sequences(num_examples: int, min_len: int, max_len: int, num_symbols: int,
+                             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, max_len) random symbols (padded with PAD_ID) and their (N,) lengths."""
+    _check_positive("num_examples", num_examples)
+    _check_positive("min_len", min_len)
+    _check_positive("num_symbols", num_symbols)
+    if max_len < min_len:
+        raise ValueError(f"max_len: expected >= min_len = {min_len}, got {max_len}")
+    lengths = torch.randint(min_len, max_len + 1, (num_examples,), generator=generator)
+    symbols = torch.randint(FIRST_SYMBOL, FIRST_SYMBOL + num_symbols, (num_examples, max_len),
+                            generator=generator)
+    positions = torch.arange(max_len)
+    symbols[positions[None, :] >= lengths[:, None]] = PAD_ID
+    return symbols, lengths
+
+
+def _reverse_valid(seqs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first ``lengths[i]`` entries, keep the padding at the end."""
+    max_len = seqs.shape[1]
+    positions = torch.arange(max_len)[None, :]
+    source = (lengths[:, None] - 1 - positions).clamp(min=0)
+    reversed_ = seqs.gather(1, source)
+    return torch.where(positions < lengths[:, None], reversed_, torch.full_like(seqs, PAD_ID))
+
+
+def _make_seq2seq(src: torch.Tensor, lengths: torch.Tensor, target: torch.Tensor,
+                  num_symbols: int) -> Seq2SeqData:
+    n = target.shape[0]
+    bos = torch.full((n, 1), BOS_ID, dtype=torch.long)
+    pad = torch.full((n, 1), PAD_ID, dtype=torch.long)
+    tgt_in = torch.cat([bos, target], dim=1)
+    tgt_out = torch.cat([target, pad], dim=1)
+    tgt_out[torch.arange(n), lengths] = EOS_ID
+    # target is already PAD after each length, so tgt_in is BOS + target + padding and
+    # tgt_out is target + EOS + padding: both hold length + 1 real positions.
+    return Seq2SeqData(src, lengths, tgt_in, tgt_out, FIRST_SYMBOL + num_symbols)
+
+
+def copy_task(num_examples: int, min_len: int, max_len: int, num_symbols: int = 10, *,
+              seed: int = 0) -> Seq2SeqData:
+    """Copy: the target equals the source. Lengths are uniform in ``[min_len, max_len]``."""
+    generator = torch.Generator().manual_seed(seed)
+    src, lengths = _random_symbol_sequences(num_examples, min_len, max_len, num_symbols,
+                                            generator)
+    return _make_seq2seq(src, lengths, src.clone(), num_symbols)
+
+
+def reversal_task(num_examples: int, min_len: int, max_len: int, num_symbols: int = 10, *,
+                  seed: int = 0) -> Seq2SeqData:
+    """Reversal: the target is the source backwards (``a b c`` -> ``c b a``)."""
+    generator = torch.Generator().manual_seed(seed)
+    src, lengths = _random_symbol_sequences(num_examples, min_len, max_len, num_symbols,
+                                            generator)
+    return _make_seq2seq(src, lengths, _reverse_valid(src, lengths), num_symbols)
+
+
+def symbols_to_text(ids: torch.Tensor) -> str:
+    """Readable form of one sequence of ids: symbols as letters a, b, ...; specials as tags."""
+    names = {PAD_ID: "_", BOS_ID: "<bos>", EOS_ID: "<eos>", UNK_ID: "<unk>"}
+    return " ".join(names.get(int(i), chr(ord("a") + int(i) - FIRST_SYMBOL)) for i in ids)
+
+
+def first_token_recall(num_examples: int, num_distractors: int, num_classes: int = 4,
+                       num_distractor_symbols: int = 8, *,
+                       seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Recall the first token after ``T = num_distractors`` distractors.
+
+    Each sequence is ``[class symbol, d_1, ..., d_T]``: the class symbol is one of
+    ``num_classes`` ids, the distractors are drawn from ``num_distractor_symbols`` other ids.
+    A model reads the whole sequence and predicts the class at the end, so the class must
+    be carried over ``T`` steps. Chance accuracy is ``1 / num_classes``.
+
+    Returns:
+        x: (N, T + 1) token ids; class ids are ``0 .. num_classes - 1`` and distractor ids
+            ``num_classes .. num_classes + num_distractor_symbols - 1`` (vocabulary size
+            :func:`recall_vocab_size`).
+        y: (N,) class labels in ``0 .. num_classes - 1``.
+    """
+    _check_positive("num_examples", num_examples)
+    _check_positive("num_classes", num_classes)
+    _check_positive("num_distractor_symbols", num_distractor_symbols)
+    if not isinstance(num_distractors, int) or num_distractors < 0:
+        raise ValueError(f"num_distractors: expected an integer >= 0, got {num_distractors!r}")
+    generator = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, num_classes, (num_examples,), generator=generator)
+    distractors = torch.randint(num_classes, num_classes + num_distractor_symbols,
+                                (num_examples, num_distractors), generator=generator)
+    x = torch.cat([y[:, None], distractors], dim=1)
+    return x, y
+
+
+def recall_vocab_size(num_classes: int = 4, num_distractor_symbols: int = 8) -> int:
+    """Vocabulary size of :func:`first_token_recall` with these settings."""
+    return num_classes + num_distractor_symbols
+
+
+def adding_problem(num_examples: int, length: int, *,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The adding problem (Hochreiter & Schmidhuber, 1997, experiment 4).
+
+    Each step carries a random number in [0, 1) and a marker; exactly two markers are 1
+    (one in the first half, one in the second half). The target is the sum of the two marked
+    numbers. Predicting the mean, 1.0, gives a mean squared error of about 0.167.
+
+    Returns:
+        x: (N, T, 2) float; ``x[..., 0]`` the numbers, ``x[..., 1]`` the markers.
+        y: (N,) float targets.
+    """
+    _check_positive("num_examples", num_examples)
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length: expected an integer >= 2, got {length!r}")
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand(num_examples, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (num_examples,), generator=generator)
+    second = torch.randint(half, length, (num_examples,), generator=generator)
+    markers = torch.zeros(num_examples, length)
+    rows = torch.arange(num_examples)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)
+    y = (values * markers).sum(dim=1)
+    return x, y
