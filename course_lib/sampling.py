@@ -1,0 +1,229 @@
+"""Sampling from a language model: temperature, top-k, top-p (nucleus) and ``generate``.
+
+A decoder-only model gives, at every step, a score (logit) per vocabulary entry for the
+next token. How we turn those scores into one token decides what the text looks like:
+
+* temperature ``tau`` divides the logits before the softmax; ``tau -> 0`` approaches the
+  argmax (greedy decoding, which we use exactly for ``temperature=0``), ``tau = 1`` keeps
+  the model's distribution, ``tau > 1`` flattens it;
+* top-k keeps the ``k`` highest-scoring tokens (Fan et al., 2018);
+* top-p, or nucleus sampling (Holtzman et al., 2019), keeps the smallest set of tokens whose
+  total probability reaches ``p``, so the set is small when the model is sure and large
+  when it is not.
+
+:func:`generate` feeds the model its own samples. It has a readable path, which re-runs the
+whole sequence at every step, and a fast path that keeps a KV cache per layer and feeds only
+the new token; tests check that both give the same tokens.
+
+Shapes: ``B`` batch, ``T`` sequence length, ``V`` vocabulary size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = [
+    "top_k_filter",
+    "top_p_filter",
+    "sample_next_token",
+    "generate",
+]
+
+
+def _check_logits(logits: torch.Tensor) -> None:
+    if logits.dim() < 1 or logits.shape[-1] == 0:
+        raise ValueError(f"logits: expected shape (..., V) with V >= 1, got {tuple(logits.shape)}")
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the ``k`` largest logits of every row and set the others to ``-inf``.
+
+    Args:
+        logits: ``(..., V)`` scores.
+        k: how many tokens to keep, ``1 <= k``; ``k >= V`` keeps everything.
+
+    Returns:
+        ``(..., V)`` logits; entries outside the top ``k`` are ``-inf`` (ties with the
+        ``k``-th value are kept, so a row may keep more than ``k`` when scores are equal).
+    """
+    _check_logits(logits)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"top_k: expected an integer >= 1, got {k!r}")
+    if k >= logits.shape[-1]:
+        return logits
+    kth_value = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1)
+    return logits.masked_fill(logits < kth_value, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Nucleus filter: keep the smallest set of most-probable tokens whose probability sums
+    to at least ``p`` (Holtzman et al., 2019); set the others to ``-inf``.
+
+    The most probable token is always kept, so no row is ever empty.
+
+    Args:
+        logits: ``(..., V)`` scores (already divided by the temperature, if any).
+        p: the probability mass to keep, ``0 < p <= 1``; ``p = 1`` keeps everything.
+
+    Returns:
+        ``(..., V)`` logits with the tokens outside the nucleus set to ``-inf``.
+    """
+    _check_logits(logits)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+        raise ValueError(f"top_p: expected a number in (0, 1], got {p!r}")
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    # Probability mass of the tokens strictly before each one in sorted order. A token is
+    # in the nucleus when the tokens before it have not yet reached p; this keeps the
+    # first token (mass before it is 0) and stops right after the prefix reaches p.
+    mass_before = torch.cumsum(probs, dim=-1) - probs
+    remove_sorted = mass_before >= p
+    remove = torch.zeros_like(remove_sorted).scatter(-1, order, remove_sorted)
+    return logits.masked_fill(remove, float("-inf"))
+
+
+def sample_next_token(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Pick one token per row from next-token logits.
+
+    Order of operations (as in common libraries): divide by ``temperature``, apply top-k,
+    apply top-p, softmax, draw one sample.
+
+    Args:
+        logits: ``(B, V)`` next-token scores.
+        temperature: ``0`` means greedy (argmax; ``top_k``/``top_p`` cannot change it);
+            otherwise a positive number.
+        top_k: keep only the ``top_k`` best tokens (``None``: no limit).
+        top_p: keep only the nucleus of mass ``top_p`` (``None``: no limit).
+        generator: a seeded ``torch.Generator`` for reproducible draws.
+
+    Returns:
+        ``(B,)`` int64 token ids.
+    """
+    if logits.dim() != 2:
+        raise ValueError(f"logits: expected shape (B, V), got {tuple(logits.shape)}")
+    _check_logits(logits)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or temperature < 0:
+        raise ValueError(f"temperature: expected a number >= 0, got {temperature!r}")
+    if temperature == 0:
+        # Validate the other arguments anyway, so a typo does not hide behind greedy mode.
+        if top_k is not None:
+            top_k_filter(logits[:, :1], top_k)
+        if top_p is not None:
+            top_p_filter(logits[:, :1], top_p)
+        return logits.argmax(dim=-1)
+    scaled = logits.float() / temperature
+    if top_k is not None:
+        scaled = top_k_filter(scaled, top_k)
+    if top_p is not None:
+        scaled = top_p_filter(scaled, top_p)
+    probs = torch.softmax(scaled, dim=-1)
+    return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+
+
+def _context_length(model: nn.Module) -> int:
+    if hasattr(model, "context_length"):
+        return int(model.context_length)
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "context_length"):
+        return int(config.context_length)
+    raise ValueError(f"model: expected a `context_length` or `config.context_length` "
+                     f"attribute, got a {type(model).__name__} with neither")
+
+
+def _check_prompt(prompt: torch.Tensor, max_new_tokens: int) -> None:
+    if prompt.dim() != 2 or prompt.shape[1] == 0:
+        raise ValueError(f"prompt: expected shape (B, T0) with T0 >= 1, got {tuple(prompt.shape)}")
+    if prompt.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"prompt: expected integer token ids, got dtype {prompt.dtype}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
+            or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens: expected an integer >= 0, got {max_new_tokens!r}")
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    use_cache: bool = True,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Extend ``prompt`` by ``max_new_tokens`` tokens sampled from ``model``.
+
+    The model must map ids ``(B, T)`` to logits ``(B, T, V)``, accept ``caches=`` (one
+    KV cache per layer, from ``model.make_caches()``) and know its ``context_length``.
+    When the sequence grows past ``context_length`` only the last ``context_length``
+    tokens are fed (a sliding window).
+
+    Args:
+        model: e.g. :class:`course_lib.gpt.GPT`; switched to eval mode while generating.
+        prompt: ``(B, T0)`` token ids, ``T0 >= 1``.
+        max_new_tokens: how many tokens to add.
+        use_cache: ``True``: fast path with a KV cache; ``False``: readable path that
+            re-runs the model on the whole window at every step. Both give the same tokens.
+        temperature, top_k, top_p, generator: see :func:`sample_next_token`.
+
+    Returns:
+        ``(B, T0 + max_new_tokens)`` token ids: the prompt followed by the new tokens.
+    """
+    _check_prompt(prompt, max_new_tokens)
+    context_length = _context_length(model)
+    was_training = model.training
+    model.eval()
+    try:
+        step = _generate_cached if use_cache else _generate_uncached
+        return step(model, prompt, max_new_tokens, context_length,
+                    dict(temperature=temperature, top_k=top_k, top_p=top_p,
+                         generator=generator))
+    finally:
+        model.train(was_training)
+
+
+def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
+                       context_length: int, sampling: dict) -> torch.Tensor:
+    """Readable path: every step runs the model on the last ``context_length`` tokens and
+    keeps only the logits of the last position. Cost per step grows with the length."""
+    sequence = prompt
+    for _ in range(max_new_tokens):
+        window = sequence[:, -context_length:]                # (B, <= context_length)
+        logits = model(window)[:, -1, :]                       # (B, V)
+        next_token = sample_next_token(logits, **sampling)     # (B,)
+        sequence = torch.cat([sequence, next_token[:, None]], dim=1)
+    return sequence
+
+
+def _generate_cached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
+                     context_length: int, sampling: dict) -> torch.Tensor:
+    """Fast path: keys and values of past tokens stay in per-layer caches, so each step
+    feeds one token. When the cache is full (the next token would sit at position
+    ``context_length``), the positions of a sliding window shift, so the cached keys are
+    stale: we rebuild the caches from the last ``context_length`` tokens, which is what
+    the readable path computes too."""
+    if max_new_tokens == 0:
+        return prompt
+    sequence = prompt
+    caches = model.make_caches()
+    logits = model(sequence[:, -context_length:], caches=caches)[:, -1, :]
+    for step in range(max_new_tokens):
+        next_token = sample_next_token(logits, **sampling)
+        sequence = torch.cat([sequence, next_token[:, None]], dim=1)
+        if step == max_new_tokens - 1:
+            break  # the last token needs no logits after it
+        if caches[0].length + 1 <= context_length:
+            logits = model(next_token[:, None], caches=caches)[:, -1, :]
+        else:
+            caches = model.make_caches()
+            logits = model(sequence[:, -context_length:], caches=caches)[:, -1, :]
+    return sequence
