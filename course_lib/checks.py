@@ -150,7 +150,8 @@ def check_function(
             continue
         known = _match_mistake(actual, args, kwargs, mistakes or {}, atol, rtol)
         shapes = ", ".join(describe(a) for a in args)
-        message = f"{name} failed on random test {trial + 1} of {trials} (inputs: {shapes}).\n{problem}"
+        message = (f"{name} failed on random test {trial + 1} of {trials} "
+                   f"(inputs: {shapes}).\n{problem}")
         if known:
             message += f"\nIt looks like you {known}."
         raise CheckFailed(message)

@@ -9,7 +9,8 @@ Usage (in a throw-away build script, e.g. build/drafts/make_03.py)::
         md("# 03 · What attention is", slide="slide"),
         notes("Start with the coffee-shop story."),
         code("import course_lib\\ncourse_lib.env.setup_notebook()"),
-        answer("l03_softmax", "def softmax(x):\\n    ### BEGIN SOLUTION\\n    ...\\n    ### END SOLUTION"),
+        answer("l03_softmax",
+               "def softmax(x):\\n    ### BEGIN SOLUTION\\n    ...\\n    ### END SOLUTION"),
         grader_test("l03_softmax_test", 2, "from course_lib import checks\\n..."),
     ]
     write_notebook("notebooks/03_attention_basics.ipynb", cells)

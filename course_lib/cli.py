@@ -1,0 +1,118 @@
+"""The ``course`` command (also ``python -m course_lib``).
+
+    course doctor               environment report
+    course build [NB ...]       execute notebooks headless: build/executed, build/html, wall times
+    course clean NB [NB ...]    strip outputs and execution counts in place
+    course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_lib import env, notebooks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="print the environment report")
+    build = commands.add_parser("build", help="execute notebooks and write HTML")
+    build.add_argument("paths", nargs="*", type=Path)
+    build.add_argument("--out", type=Path, default=Path("build"))
+    build.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    clean = commands.add_parser("clean", help="strip outputs from notebooks in place")
+    clean.add_argument("paths", nargs="+", type=Path)
+    release = commands.add_parser("release", help="write student versions")
+    release.add_argument("paths", nargs="*", type=Path)
+    release.add_argument("--out", type=Path, default=Path("build/release"))
+    args = parser.parse_args(argv)
+    handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
+               "release": release_notebooks}[args.command]
+    return handler(args)
+
+
+def doctor(args: argparse.Namespace) -> int:
+    print(env.format_report(env.environment_report()))
+    return 0
+
+
+def clean_notebooks(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        nb = notebooks.read(path)
+        if notebooks.clean(nb):
+            nbformat.write(nb, str(path))
+            print(f"cleaned {path}")
+    return 0
+
+
+def release_notebooks(args: argparse.Namespace) -> int:
+    """Student versions: answers replaced by ``raise NotImplementedError()``, hidden tests cut."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.paths or notebooks.lesson_paths():
+        nb = notebooks.read(path)
+        notebooks.clean(nb)
+        for cell in nb.cells:
+            if notebooks.is_answer_cell(cell):
+                cell.source = notebooks.strip_solutions(cell.source)
+            elif notebooks.is_test_cell(cell):
+                cell.source = notebooks.strip_hidden_tests(cell.source)
+        target = args.out / path.name
+        nbformat.write(nb, str(target))
+        print(f"wrote {target}")
+    return 0
+
+
+def build_course(args: argparse.Namespace) -> int:
+    """Execute each notebook, save the executed copy and an HTML page, report wall times."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    paths = args.paths or notebooks.lesson_paths()
+    (args.out / "executed").mkdir(parents=True, exist_ok=True)
+    (args.out / "html").mkdir(parents=True, exist_ok=True)
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    timings: dict[str, float] = {}
+    failed = []
+    for path in paths:
+        nb = notebooks.read(path)
+        if not has_cuda:
+            _disable_gpu_cells(nb)
+        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            failed.append(path.name)
+            print(f"FAILED {path.name}: {str(error).splitlines()[0] if str(error) else error}")
+        seconds = time.perf_counter() - start
+        timings[path.name] = round(seconds, 1)
+        nbformat.write(nb, str(args.out / "executed" / path.name))
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        (args.out / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+        print(f"{path.name:<32} {seconds:7.1f} s", flush=True)
+    print(f"{'total':<32} {sum(timings.values()):7.1f} s")
+    (args.out / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
+    return 1 if failed else 0
+
+
+def _disable_gpu_cells(nb: nbformat.NotebookNode) -> None:
+    """Replace cells tagged ``gpu`` by a message, as the tests skip them without CUDA."""
+    for _, cell in notebooks.code_cells(nb):
+        if "gpu" in notebooks.tags(cell):
+            cell.source = 'print("Skipped: this cell needs a CUDA GPU.")'
+
+
+if __name__ == "__main__":
+    sys.exit(main())

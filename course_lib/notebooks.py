@@ -1,0 +1,235 @@
+"""Reading and checking the lesson notebooks: outputs, exercises, slides, glossary links.
+
+The format tests, ``course clean`` and ``course build`` share these functions, so the rules
+in CONTRIBUTING.md are written down once, here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+
+SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+GLOSSARY_LINK = re.compile(r"\[([^\]]+)\]\((?:\.\./|\./)?GLOSSARY\.md#([A-Za-z0-9_-]+)\)")
+GLOSSARY_ROW = re.compile(r'^\|\s*<a id="([A-Za-z0-9_-]+)"></a>\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|',
+                          re.MULTILINE)
+DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+
+
+def read(path: str | Path) -> nbformat.NotebookNode:
+    """Read a notebook (nbformat 4)."""
+    return nbformat.read(str(path), as_version=4)
+
+
+def lesson_paths(folder: str | Path = "notebooks") -> list[Path]:
+    """The lesson notebooks, in course order."""
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, nbformat.NotebookNode]]:
+    """``(index, cell)`` for every code cell."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            yield index, cell
+
+
+def tags(cell: nbformat.NotebookNode) -> list[str]:
+    """The cell's tags (empty list if none)."""
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def is_answer_cell(cell: nbformat.NotebookNode) -> bool:
+    """An nbgrader answer cell (solution, not graded)."""
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(grading.get("solution")) and not grading.get("grade")
+
+
+def is_test_cell(cell: nbformat.NotebookNode) -> bool:
+    """An nbgrader autograded test cell."""
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(grading.get("grade")) and not grading.get("solution")
+
+
+def clean(nb: nbformat.NotebookNode) -> bool:
+    """Strip outputs, execution counts and per-run metadata in place; return True if changed."""
+    changed = False
+    for _, cell in code_cells(nb):
+        if cell.get("outputs"):
+            cell["outputs"] = []
+            changed = True
+        if cell.get("execution_count") is not None:
+            cell["execution_count"] = None
+            changed = True
+        for key in ("execution", "collapsed", "scrolled"):
+            if key in cell.get("metadata", {}):
+                del cell["metadata"][key]
+                changed = True
+    for key in ("widgets", "jupytext"):
+        if key in nb.metadata:
+            del nb.metadata[key]
+            changed = True
+    return changed
+
+
+def stored_output_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Cells stored with outputs or execution counts."""
+    problems = []
+    for index, cell in code_cells(nb):
+        if cell.get("outputs"):
+            problems.append(f"cell {index} is stored with outputs")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {index} is stored with execution_count {cell.execution_count}")
+    return problems
+
+
+def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Violations of the nbgrader exercise format (see CONTRIBUTING.md)."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    cells = nb.cells
+    for index, cell in enumerate(cells):
+        grading = cell.get("metadata", {}).get("nbgrader")
+        if grading is None:
+            continue
+        where = f"cell {index}"
+        grade_id = grading.get("grade_id")
+        if not grade_id:
+            problems.append(f"{where}: nbgrader metadata has no grade_id")
+            continue
+        if grade_id in seen:
+            problems.append(f"{where}: grade_id {grade_id!r} already used by cell {seen[grade_id]}")
+        seen[grade_id] = index
+        if grading.get("schema_version") != 3:
+            problems.append(f"{where} ({grade_id}): schema_version should be 3")
+        if is_answer_cell(cell):
+            problems += _answer_problems(cells, index, grade_id)
+        elif is_test_cell(cell):
+            problems += _test_problems(cell, grade_id, where)
+    return problems
+
+
+def _answer_problems(cells: list, index: int, grade_id: str) -> list[str]:
+    cell, where = cells[index], f"cell {index} ({grade_id})"
+    problems = []
+    if cell.cell_type != "code":
+        problems.append(f"{where}: answer cells must be code cells")
+    if SOLUTION_BEGIN not in cell.source or SOLUTION_END not in cell.source:
+        problems.append(f"{where}: answer cell lacks {SOLUTION_BEGIN!r} / {SOLUTION_END!r}")
+    if cell.metadata.nbgrader.get("locked"):
+        problems.append(f"{where}: answer cells must not be locked")
+    following = next((c for c in cells[index + 1:] if c.cell_type == "code"), None)
+    if following is None or not is_test_cell(following):
+        problems.append(f"{where}: the next code cell must be its nbgrader test cell")
+    return problems
+
+
+def _test_problems(cell: nbformat.NotebookNode, grade_id: str, where: str) -> list[str]:
+    problems = []
+    points = cell.metadata.nbgrader.get("points")
+    if not isinstance(points, (int, float)) or points <= 0:
+        problems.append(f"{where} ({grade_id}): test cell needs points > 0, got {points!r}")
+    if not cell.metadata.nbgrader.get("locked"):
+        problems.append(f"{where} ({grade_id}): test cells must be locked")
+    if "checks." not in cell.source and "check_" not in cell.source:
+        problems.append(f"{where} ({grade_id}): test cell should call course_lib.checks")
+    if (HIDDEN_BEGIN in cell.source) != (HIDDEN_END in cell.source):
+        problems.append(f"{where} ({grade_id}): unbalanced HIDDEN TESTS markers")
+    return problems
+
+
+def slide_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Cells without a valid ``slideshow.slide_type``; the first cell must start a slide."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+        if slide_type not in SLIDE_TYPES:
+            problems.append(f"cell {index}: slideshow.slide_type is {slide_type!r}, "
+                            f"expected one of {sorted(SLIDE_TYPES)}")
+    if nb.cells and nb.cells[0].get("metadata", {}).get("slideshow", {}).get(
+            "slide_type") != "slide":
+        problems.append("cell 0: the first cell must have slide_type 'slide'")
+    return problems
+
+
+def load_glossary(path: str | Path = "GLOSSARY.md") -> dict[str, tuple[str, str]]:
+    """``anchor -> (english, chinese)`` for every row of the glossary."""
+    text = Path(path).read_text(encoding="utf-8")
+    return {anchor: (english.strip(), chinese.strip())
+            for anchor, english, chinese in GLOSSARY_ROW.findall(text)}
+
+
+def glossary_problems(nb: nbformat.NotebookNode, glossary: dict[str, tuple[str, str]]) -> list[str]:
+    """Key-term links whose anchor is missing from the glossary or whose text omits its terms."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for text, anchor in GLOSSARY_LINK.findall(cell.source):
+            if anchor not in glossary:
+                problems.append(f"cell {index}: key term [{text}] links to #{anchor}, "
+                                f"which GLOSSARY.md does not define")
+                continue
+            english, chinese = glossary[anchor]
+            chinese_core = chinese.split("(")[0].strip()
+            if english.lower() not in text.lower() or chinese_core not in text:
+                problems.append(f"cell {index}: key term [{text}] should contain the glossary's "
+                                f"'{english}' and '{chinese_core}'")
+    return problems
+
+
+def key_terms(nb: nbformat.NotebookNode) -> list[str]:
+    """Glossary anchors a notebook links to, in order of first use."""
+    anchors: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for _, anchor in GLOSSARY_LINK.findall(cell.source):
+                if anchor not in anchors:
+                    anchors.append(anchor)
+    return anchors
+
+
+def redefinition_problems(nb: nbformat.NotebookNode, library_names: set[str]) -> list[str]:
+    """Code cells (other than exercise answers) that define a name course_lib exports."""
+    problems = []
+    for index, cell in code_cells(nb):
+        if is_answer_cell(cell):
+            continue
+        for name in DEFINITION.findall(cell.source):
+            if name in library_names:
+                problems.append(f"cell {index}: defines {name!r}, which course_lib already "
+                                f"provides; import it instead")
+    return problems
+
+
+def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()") -> str:
+    """Student version of an answer cell: each solution block becomes ``placeholder``."""
+    lines, out, inside, indent = source.splitlines(), [], False, ""
+    for line in lines:
+        stripped = line.strip()
+        if stripped == SOLUTION_BEGIN:
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f"{indent}{placeholder}")
+        elif stripped == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def strip_hidden_tests(source: str) -> str:
+    """Student version of a test cell: hidden test blocks removed."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == HIDDEN_BEGIN:
+            inside = True
+        elif line.strip() == HIDDEN_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)

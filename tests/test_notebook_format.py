@@ -1,0 +1,127 @@
+"""Every lesson notebook follows CONTRIBUTING.md: no stored outputs, valid exercises,
+slide metadata, glossary links, and no pasted copies of course_lib."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import course_lib
+from course_lib import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = notebooks.lesson_paths(ROOT / "notebooks")
+TOOLING = {"course_lib.cli", "course_lib.notebooks", "course_lib.__main__"}
+
+
+def _library_names() -> set[str]:
+    names: set[str] = set()
+    for info in pkgutil.walk_packages(course_lib.__path__, prefix="course_lib."):
+        if info.name in TOOLING:
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+                    and getattr(obj, "__module__", "") == info.name):
+                names.add(name)
+    return names
+
+
+@pytest.fixture(scope="module")
+def library_names() -> set[str]:
+    return _library_names()
+
+
+@pytest.fixture(scope="module")
+def glossary() -> dict[str, tuple[str, str]]:
+    return notebooks.load_glossary(ROOT / "GLOSSARY.md")
+
+
+def test_there_are_lessons() -> None:
+    assert LESSONS, "no notebooks found under notebooks/"
+    assert LESSONS[0].name == "00_welcome.ipynb"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_stored_without_outputs(path: Path) -> None:
+    problems = notebooks.stored_output_problems(notebooks.read(path))
+    assert not problems, f"{path.name}: run `make clean-notebooks`:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_exercise_metadata(path: Path) -> None:
+    nb = notebooks.read(path)
+    problems = notebooks.exercise_problems(nb)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    if path.name != "00_welcome.ipynb":
+        answers = [c for c in nb.cells if notebooks.is_answer_cell(c)]
+        assert len(answers) >= 2, f"{path.name}: a lesson has 2-4 graded exercises"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_slide_metadata(path: Path) -> None:
+    nb = notebooks.read(path)
+    problems = notebooks.slide_problems(nb)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    assert any(c.metadata.slideshow.slide_type == "notes" for c in nb.cells), (
+        f"{path.name}: add speaker notes (markdown cells with slide_type 'notes')")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_key_terms_are_in_glossary(path: Path, glossary: dict[str, tuple[str, str]]) -> None:
+    nb = notebooks.read(path)
+    problems = notebooks.glossary_problems(nb, glossary)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    assert notebooks.key_terms(nb), f"{path.name}: link its key terms to GLOSSARY.md"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_imports_course_lib_instead_of_copying(path: Path, library_names: set[str]) -> None:
+    nb = notebooks.read(path)
+    problems = notebooks.redefinition_problems(nb, library_names)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    first_code = next(cell.source for _, cell in notebooks.code_cells(nb))
+    assert "course_lib" in first_code and "setup_notebook" in first_code, (
+        f"{path.name}: the first code cell should import course_lib and call setup_notebook()")
+
+
+def test_glossary_anchors_unique() -> None:
+    text = (ROOT / "GLOSSARY.md").read_text(encoding="utf-8")
+    anchors = notebooks.GLOSSARY_ROW.findall(text)
+    ids = [a for a, _, _ in anchors]
+    assert len(ids) == len(set(ids)), "duplicate anchors in GLOSSARY.md"
+    for anchor, english, chinese in anchors:
+        assert english and chinese, f"glossary row {anchor} needs both terms"
+
+
+def test_format_checks_catch_violations() -> None:
+    """The format rules themselves reject bad notebooks (so the tests above can fail)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    answer = new_code_cell("def f(x):\n    return x", metadata={"nbgrader": {
+        "grade": False, "grade_id": "x", "locked": False, "schema_version": 3,
+        "solution": True, "task": False}})
+    nb = new_notebook(cells=[new_markdown_cell("[attention (注意力)](../GLOSSARY.md#nope)"),
+                             answer, new_code_cell("print(1)", execution_count=3)])
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="1")]
+    assert notebooks.stored_output_problems(nb)
+    problems = notebooks.exercise_problems(nb)
+    assert any("BEGIN SOLUTION" in p for p in problems)
+    assert any("test cell" in p for p in problems)
+    assert notebooks.slide_problems(nb)
+    assert notebooks.glossary_problems(nb, {"attention": ("attention", "注意力")})
+    bad_copy = new_notebook(cells=[new_code_cell("class MultiHeadAttention:\n    pass")])
+    assert notebooks.redefinition_problems(bad_copy, {"MultiHeadAttention"})
+
+
+def test_strip_solutions_and_hidden_tests() -> None:
+    source = ("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION")
+    assert notebooks.strip_solutions(source) == (
+        "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    test = "check(f)\n### BEGIN HIDDEN TESTS\ncheck(g)\n### END HIDDEN TESTS\ndone()"
+    assert notebooks.strip_hidden_tests(test) == "check(f)\ndone()"
