@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+JUPYTER_ARGS ?=
 
 .PHONY: lab test unit notebooks lint course doctor benchmarks clean-notebooks clean
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## run the course
 	$(BIN)/python -m ipykernel install --user --name attention-course \
 		--display-name "Attention course (.venv)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(JUPYTER_ARGS) notebooks/
 
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .
