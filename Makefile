@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 JUPYTER_ARGS ?=
+# Jupyter refuses to start as root (containers often are) unless told it is deliberate.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test unit notebooks lint course doctor benchmarks clean-notebooks clean
 
@@ -19,7 +21,7 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## run the course
 	$(BIN)/python -m ipykernel install --user --name attention-course \
 		--display-name "Attention course (.venv)" >/dev/null
-	$(BIN)/jupyter lab $(JUPYTER_ARGS) notebooks/
+	$(BIN)/jupyter lab $(AS_ROOT) $(JUPYTER_ARGS) notebooks/
 
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .
