@@ -73,12 +73,18 @@ class GPTBlock(nn.Module):
     def forward(self, x: torch.Tensor, cache: KVCache | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         # is_causal with a cache aligns the new queries with the last keys, so a new token
-        # sees every cached token and the new ones up to itself.
-        attended, weights = self.attn(self.norm1(x), is_causal=True, cache=cache,
+        # sees every cached token and the new ones up to itself. A single new token may see
+        # every key anyway, so generation's one-token steps skip building the mask.
+        attended, weights = self.attn(self.norm1(x), is_causal=x.shape[1] > 1, cache=cache,
                                       need_weights=need_weights)
-        x = x + self.dropout(attended)
-        x = x + self.dropout(self.ffn(self.norm2(x)))
+        x = x + self._drop(attended)
+        x = x + self._drop(self.ffn(self.norm2(x)))
         return x, weights
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        # Calling a p=0 / eval-mode Dropout costs a function call per use, which adds up
+        # over one-token generation steps; skip it when it would do nothing.
+        return self.dropout(x) if self.training and self.dropout.p > 0 else x
 
 
 class GPT(nn.Module):
