@@ -72,6 +72,7 @@ class GPTBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x (B, T, D) -> (out (B, T, D), weights (B, H, T, S) or None)``."""
         # is_causal with a cache aligns the new queries with the last keys, so a new token
         # sees every cached token and the new ones up to itself. A single new token may see
         # every key anyway, so generation's one-token steps skip building the mask.
@@ -155,6 +156,8 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None
                 ) -> torch.Tensor:
+        """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
+        logits ``(B, T, V)``."""
         return self._run(idx, caches, need_weights=False)[0]
 
     def _run(self, idx: torch.Tensor, caches: Sequence[KVCache] | None, need_weights: bool

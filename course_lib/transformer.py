@@ -62,6 +62,7 @@ class PositionwiseFFN(nn.Module):
         self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (..., D) -> (..., D)``."""
         hidden = _ACTIVATIONS[self.activation](self.linear1(x))  # (..., d_ff)
         return self.linear2(self.dropout(hidden))
 
@@ -94,6 +95,7 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (B, S, D) -> (B, S, D)`` (fast attention path, no weights kept)."""
         return self.forward_with_weights(x, key_padding_mask=key_padding_mask,
                                          attn_mask=attn_mask, need_weights=False)[0]
 
@@ -152,6 +154,7 @@ class DecoderLayer(nn.Module):
                 tgt_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
                 memory_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (B, T, D), memory (B, S, D) -> (B, T, D)`` (fast attention path)."""
         return self.forward_with_weights(
             x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
             tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
@@ -221,6 +224,7 @@ class Encoder(nn.Module):
 
     def forward(self, src: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``src (B, S, D) -> memory (B, S, D)``."""
         return self.forward_with_weights(src, key_padding_mask=key_padding_mask,
                                          attn_mask=attn_mask, need_weights=False)[0]
 
@@ -261,6 +265,7 @@ class Decoder(nn.Module):
                 tgt_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
                 memory_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``tgt (B, T, D), memory (B, S, D) -> (B, T, D)``."""
         return self.forward_with_weights(
             tgt, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
             tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
@@ -322,6 +327,7 @@ class Transformer(nn.Module):
                 tgt_key_padding_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None,
                 tgt_is_causal: bool = False) -> torch.Tensor:
+        """``src (B, S, D), tgt (B, T, D) -> (B, T, D)``; masks as in the class docstring."""
         if src.dim() != 3 or tgt.dim() != 3 or src.shape[0] != tgt.shape[0]:
             raise ValueError(f"src, tgt: expected shapes (B, S, {self.d_model}) and "
                              f"(B, T, {self.d_model}) with the same B, got "
@@ -440,6 +446,7 @@ class Seq2SeqTransformer(nn.Module):
         return self.output(hidden)
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``."""
         return self.decode(tgt_in, self.encode(src), self.source_padding(src))
 
     # ---- inspection and decoding
