@@ -125,6 +125,11 @@ def sample_next_token(
     if top_p is not None:
         scaled = top_p_filter(scaled, top_p)
     probs = torch.softmax(scaled, dim=-1)
+    if generator is not None and generator.device != probs.device:
+        # A seeded CPU generator (the usual one) with a model on the GPU: multinomial needs
+        # both on one device, so draw on the CPU.
+        tokens = torch.multinomial(probs.cpu(), num_samples=1, generator=generator)
+        return tokens.squeeze(-1).to(probs.device)
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
 
 
