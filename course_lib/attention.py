@@ -305,6 +305,9 @@ class MultiHeadAttention(nn.Module):
     With a ``cache``, ``key``/``value`` hold only the new tokens; they are appended and the
     queries attend to every cached key, so ``S`` = cached + new. Masks (and ``attn_bias``)
     then describe all ``S`` keys; ``is_causal`` aligns the queries with the *last* keys.
+    A cache is for self-attention (a decoder's cross-attention reads the same memory at
+    every step: pass no cache there). ``rotary`` rotates q and the new k at positions
+    ``cached .. cached+T-1``. Returned weights are those before dropout.
     """
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
