@@ -363,6 +363,10 @@ def copy_from_torch_transformer(ours: Transformer, theirs: nn.Transformer) -> No
         if len(our_stack.layers) != len(their_stack.layers):
             raise ValueError(f"theirs: expected {len(our_stack.layers)} {name} layers, "
                              f"got {len(their_stack.layers)}")
+        their_norm_first = bool(their_stack.layers and their_stack.layers[0].norm_first)
+        if our_stack.layers and our_stack.layers[0].norm_first != their_norm_first:
+            raise ValueError(f"theirs: expected norm_first={our_stack.layers[0].norm_first} "
+                             f"in the {name}, got norm_first={their_norm_first}")
         if (our_stack.norm is None) != (their_stack.norm is None):
             raise ValueError(f"theirs: expected {name}.norm "
                              f"{'None' if our_stack.norm is None else 'a LayerNorm'}, "

@@ -158,6 +158,9 @@ def test_copy_errors_and_shape_errors():
     with pytest.raises(ValueError, match=r"theirs: expected linear1 of shape \(128, 32\), "
                                          r"got \(64, 32\)"):
         copy_from_torch_transformer(Transformer(D, H, 1, 2, 128), theirs)
+    with pytest.raises(ValueError, match="theirs: expected norm_first=True in the encoder, "
+                                         "got norm_first=False"):
+        copy_from_torch_transformer(Transformer(D, H, 1, 2, FF, norm_first=True), theirs)
     ours = Transformer(D, H, 1, 1, FF)
     with pytest.raises(ValueError, match=r"src, tgt: expected shapes \(B, S, 32\) and "
                                          r"\(B, T, 32\) with the same B, got \(2, 5, 32\) "
