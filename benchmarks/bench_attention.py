@@ -84,6 +84,8 @@ def main() -> None:
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
+    if args.quick and args.threads is None:
+        args.threads = 1  # a smoke run: one thread avoids oversubscribing a busy machine
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = QUICK_SIZES if args.quick else SIZES
