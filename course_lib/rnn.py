@@ -1,0 +1,522 @@
+"""Recurrent networks and their limits (lesson 02).
+
+* A vanilla RNN cell from scratch: NumPy forward and backpropagation through time (BPTT),
+  then the same cell in torch, equal to ``torch.nn.RNN`` with copied weights.
+* Gradient norms ``||d h_T / d h_t||`` against the distance ``T - t`` for a recurrent matrix
+  of a chosen spectral radius: vanishing below 1, exploding above.
+* Sequence classifiers for a long-range task: RNN, LSTM, GRU (torch's fused modules) and a
+  one-layer attention model; a training helper for the first-token recall task.
+* A seq2seq GRU without attention, whose single context vector is the bottleneck.
+* Timing of a forward pass: sequential recurrence against parallel self-attention.
+
+Shapes: B batch, T sequence length, I input width, D hidden width, V vocabulary, C classes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib.data import synthetic
+from course_lib.history import numerical_gradient, relative_error  # noqa: F401 (re-exported)
+from course_lib.train import TrainHistory, train
+
+# --- NumPy RNN: forward and backpropagation through time ----------------------------------
+
+Params = dict[str, np.ndarray]
+
+
+def init_rnn_params(input_size: int, hidden_size: int, *, seed: int = 0,
+                    spectral_radius: float | None = None) -> Params:
+    """Random parameters ``{"W_xh": (I, D), "W_hh": (D, D), "b_h": (D,)}``.
+
+    ``W_hh`` is Gaussian with variance ``1 / D`` (spectral radius close to 1), or rescaled to
+    exactly ``spectral_radius`` when it is given.
+    """
+    rng = np.random.default_rng(seed)
+    w_hh = (rng.standard_normal((hidden_size, hidden_size)) / math.sqrt(hidden_size))
+    if spectral_radius is not None:
+        w_hh = w_hh * (spectral_radius / np.max(np.abs(np.linalg.eigvals(w_hh))))
+    return {
+        "W_xh": rng.standard_normal((input_size, hidden_size)) / math.sqrt(input_size),
+        "W_hh": w_hh,
+        "b_h": np.zeros(hidden_size),
+    }
+
+
+def rnn_step_numpy(x_t: np.ndarray, h_prev: np.ndarray, W_xh: np.ndarray, W_hh: np.ndarray,
+                   b_h: np.ndarray) -> np.ndarray:
+    """One step of a vanilla (Elman) RNN: ``h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)``.
+
+    Args: x_t (B, I), h_prev (B, D), W_xh (I, D), W_hh (D, D), b_h (D,). Returns h_t (B, D).
+    """
+    if x_t.shape[-1] != W_xh.shape[0]:
+        raise ValueError(f"x_t: expected last dimension {W_xh.shape[0]} (rows of W_xh), "
+                         f"got shape {x_t.shape}")
+    if h_prev.shape[-1] != W_hh.shape[0]:
+        raise ValueError(f"h_prev: expected last dimension {W_hh.shape[0]} (rows of W_hh), "
+                         f"got shape {h_prev.shape}")
+    return np.tanh(x_t @ W_xh + h_prev @ W_hh + b_h)
+
+
+def rnn_forward_numpy(x: np.ndarray, h0: np.ndarray, params: Params) -> np.ndarray:
+    """Run the RNN over a sequence. x (B, T, I), h0 (B, D) -> hidden states hs (B, T, D)."""
+    if x.ndim != 3:
+        raise ValueError(f"x: expected shape (B, T, I), got {x.shape}")
+    hs = []
+    h = h0
+    for t in range(x.shape[1]):
+        h = rnn_step_numpy(x[:, t], h, params["W_xh"], params["W_hh"], params["b_h"])
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def rnn_backward_numpy(dhs: np.ndarray, x: np.ndarray, h0: np.ndarray, hs: np.ndarray,
+                       params: Params) -> tuple[Params, np.ndarray]:
+    """Backpropagation through time for :func:`rnn_forward_numpy`.
+
+    Args:
+        dhs: (B, T, D) gradient of the loss with respect to every hidden state (zero where
+            the loss does not read a state directly).
+        x, h0, hs: the forward pass's input (B, T, I), initial state (B, D), states (B, T, D).
+
+    Returns ``(grads, dh0)``: gradients with the keys of ``params``, and (B, D) for ``h0``.
+    The gradient flowing back from step t to t - 1 is multiplied by
+    ``diag(1 - h_t^2) W_hh^T`` at every step: that repeated product is why it vanishes or
+    explodes.
+    """
+    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    dh_next = np.zeros_like(h0)  # gradient arriving from step t + 1
+    for t in reversed(range(x.shape[1])):
+        h_prev = hs[:, t - 1] if t > 0 else h0
+        dh = dhs[:, t] + dh_next
+        da = dh * (1.0 - hs[:, t] ** 2)  # through tanh: tanh'(a) = 1 - tanh(a)^2
+        grads["W_xh"] += x[:, t].T @ da
+        grads["W_hh"] += h_prev.T @ da
+        grads["b_h"] += da.sum(axis=0)
+        dh_next = da @ params["W_hh"].T
+    return grads, dh_next
+
+
+# --- torch RNN: a readable cell, checked against torch.nn.RNN -----------------------------
+
+
+class RNNCell(nn.Module):
+    """``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, laid out as ``torch.nn.RNN``.
+
+    forward(x_t (B, I), h_prev (B, D)) -> h_t (B, D).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)  # torch.nn.RNN's initialisation
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-bound, bound))
+        self.weight_hh = nn.Parameter(
+            torch.empty(hidden_size, hidden_size).uniform_(-bound, bound))
+        self.bias_ih = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
+        self.bias_hh = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
+
+    def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+        if x_t.shape[-1] != self.input_size:
+            raise ValueError(f"x_t: expected last dimension {self.input_size}, "
+                             f"got shape {tuple(x_t.shape)}")
+        return torch.tanh(x_t @ self.weight_ih.T + self.bias_ih
+                          + h_prev @ self.weight_hh.T + self.bias_hh)
+
+
+class SimpleRNN(nn.Module):
+    """The readable RNN: a Python loop over :class:`RNNCell` (batch first).
+
+    forward(x (B, T, I), h0 (B, D) or None) -> (hs (B, T, D), h_T (B, D)).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.cell = RNNCell(input_size, hidden_size)
+
+    def forward(self, x: torch.Tensor,
+                h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.dim() != 3:
+            raise ValueError(f"x: expected shape (B, T, I), got {tuple(x.shape)}")
+        h = x.new_zeros(x.shape[0], self.cell.hidden_size) if h0 is None else h0
+        states = []
+        for t in range(x.shape[1]):  # step t needs h_{t-1}: the loop cannot be parallel
+            h = self.cell(x[:, t], h)
+            states.append(h)
+        return torch.stack(states, dim=1), h
+
+
+@torch.no_grad()
+def copy_from_torch_rnn(ours: SimpleRNN, theirs: nn.RNN) -> None:
+    """Copy a one-layer, tanh, batch-first ``torch.nn.RNN``'s weights into ``ours``."""
+    if theirs.num_layers != 1 or theirs.nonlinearity != "tanh" or theirs.bidirectional:
+        raise ValueError("theirs: expected a one-layer, unidirectional tanh nn.RNN, got "
+                         f"num_layers={theirs.num_layers}, nonlinearity={theirs.nonlinearity!r},"
+                         f" bidirectional={theirs.bidirectional}")
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(ours.cell, name).copy_(getattr(theirs, f"{name}_l0"))
+
+
+# --- vanishing and exploding gradients ----------------------------------------------------
+
+
+def matrix_with_spectral_radius(size: int, spectral_radius: float, *, seed: int = 0) -> np.ndarray:
+    """A random Gaussian (D, D) matrix scaled so its largest |eigenvalue| is ``spectral_radius``."""
+    if spectral_radius <= 0:
+        raise ValueError(f"spectral_radius: expected > 0, got {spectral_radius}")
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((size, size)) / math.sqrt(size)
+    return w * (spectral_radius / np.max(np.abs(np.linalg.eigvals(w))))
+
+
+def spectral_radius(matrix: np.ndarray) -> float:
+    """Largest absolute eigenvalue of a square matrix."""
+    return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+
+
+def gradient_norms_vs_distance(W_hh: np.ndarray, num_steps: int, *, nonlinearity: str = "linear",
+                               input_scale: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Spectral norm of ``d h_T / d h_{T-k}`` for ``k = 0 .. num_steps - 1``.
+
+    Runs ``h_t = f(x_t + h_{t-1} W_hh)`` for ``num_steps`` steps on Gaussian inputs of scale
+    ``input_scale`` (``f`` is the identity for ``"linear"``, else ``tanh``), then multiplies
+    the step Jacobians backwards from ``T``. For the linear RNN the product is ``W_hh^k``,
+    whose norm grows like ``rho^k`` (``rho`` the spectral radius); tanh multiplies in
+    ``diag(1 - h^2)``, whose entries are at most 1, so it can only shrink the product.
+
+    Returns a (num_steps,) array; entry k is the norm at distance k (entry 0 is 1).
+    """
+    if nonlinearity not in ("linear", "tanh"):
+        raise ValueError(f"nonlinearity: expected 'linear' or 'tanh', got {nonlinearity!r}")
+    if W_hh.ndim != 2 or W_hh.shape[0] != W_hh.shape[1]:
+        raise ValueError(f"W_hh: expected a square (D, D) matrix, got shape {W_hh.shape}")
+    rng = np.random.default_rng(seed)
+    size = W_hh.shape[0]
+    h = np.zeros(size)
+    derivatives = []  # f'(a_t) for t = 1 .. T
+    for _ in range(num_steps):
+        a = input_scale * rng.standard_normal(size) + h @ W_hh
+        h = a if nonlinearity == "linear" else np.tanh(a)
+        derivatives.append(np.ones(size) if nonlinearity == "linear" else 1.0 - h ** 2)
+    # Row-vector convention: h_t = f(a_t), a_t = ... + h_{t-1} W_hh, so
+    # d h_t / d h_{t-1} = W_hh diag(f'(a_t)) acting on row vectors from the right.
+    jacobian = np.eye(size)
+    norms = [1.0]
+    for t in range(num_steps - 1, 0, -1):  # from d h_T/d h_T back to d h_T/d h_1
+        jacobian = (W_hh * derivatives[t][None, :]) @ jacobian
+        norms.append(float(np.linalg.norm(jacobian, 2)))
+    return np.array(norms)
+
+
+# --- sequence classifiers for the long-range task -----------------------------------------
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding -> RNN, LSTM or GRU (torch's fused modules) -> last state -> class logits.
+
+    forward(x (B, T) ids) -> logits (B, C).
+    """
+
+    KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+    def __init__(self, kind: str, vocab_size: int, num_classes: int, hidden_size: int = 32,
+                 embed_dim: int = 16, gate_bias: float | None = None) -> None:
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"kind: expected one of {sorted(self.KINDS)}, got {kind!r}")
+        self.kind = kind
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.rnn = self.KINDS[kind](embed_dim, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+        if gate_bias is not None and kind != "rnn":
+            # The LSTM's forget gate and the GRU's update gate are rows H:2H of torch's
+            # stacked weights. A positive bias makes them start near "keep the old state",
+            # an identity path along which gradients neither vanish nor explode (Gers et
+            # al., 2000; Jozefowicz et al., 2015; Tallec & Ollivier, 2018). A vanilla RNN
+            # has no such gate.
+            with torch.no_grad():
+                for bias in (self.rnn.bias_ih_l0, self.rnn.bias_hh_l0):
+                    bias[hidden_size:2 * hidden_size].fill_(gate_bias / 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.rnn(self.embed(x))
+        return self.head(states[:, -1])
+
+
+class AttentionClassifier(nn.Module):
+    """Embedding -> one multi-head attention layer, queried from the last position -> logits.
+
+    The last position attends to every position at once, so the path from the first token
+    to the output has length 1 whatever ``T`` is. Attention by itself ignores order, so a
+    learned embedding of each position is added to each token's (as in GPT; lessons 05
+    and 07 compare positional encodings). Uses :class:`course_lib.attention.MultiHeadAttention`
+    and :class:`course_lib.positional.LearnedPositionalEmbedding`.
+
+    forward(x (B, T) ids) -> logits (B, C).
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, d_model: int = 32,
+                 num_heads: int = 2, max_len: int = 512) -> None:
+        super().__init__()
+        from course_lib.attention import MultiHeadAttention
+        from course_lib.positional import LearnedPositionalEmbedding
+
+        self.max_len = max_len
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.position = LearnedPositionalEmbedding(max_len, d_model)
+        self.attention = MultiHeadAttention(d_model, num_heads)
+        self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] > self.max_len:
+            raise ValueError(f"x: expected shape (B, T) with T <= {self.max_len}, "
+                             f"got {tuple(x.shape)}")
+        tokens = self.position(self.embed(x))  # (B, T, D) token + position
+        query = tokens[:, -1:]  # (B, 1, D): only the last position's output is needed
+        context, _ = self.attention(query, tokens, tokens)
+        return self.head(query[:, 0] + context[:, 0])  # residual, as in a Transformer block
+
+
+def make_classifier(kind: str, vocab_size: int, num_classes: int, width: int = 32,
+                    num_heads: int = 2, gate_bias: float | None = None) -> nn.Module:
+    """``kind`` in {"rnn", "lstm", "gru", "attention"}; ``width`` is the hidden/model size;
+    ``gate_bias`` initialises the LSTM forget / GRU update gate (see RecurrentClassifier)."""
+    if kind == "attention":
+        return AttentionClassifier(vocab_size, num_classes, d_model=width, num_heads=num_heads)
+    return RecurrentClassifier(kind, vocab_size, num_classes, hidden_size=width,
+                               gate_bias=gate_bias)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@dataclass
+class RecallResult:
+    """One run of :func:`train_recall`: the model, its test accuracy, its training history."""
+
+    kind: str
+    num_distractors: int
+    accuracy: float
+    model: nn.Module
+    history: TrainHistory
+
+
+def train_recall(kind: str, num_distractors: int, *, steps: int = 300, batch_size: int = 64,
+                 width: int = 32, lr: float = 3e-3, num_classes: int = 4,
+                 num_distractor_symbols: int = 8, shared_symbols: bool = True,
+                 gate_bias: float | None = 2.0, test_size: int = 512, seed: int = 0,
+                 progress: bool = True) -> RecallResult:
+    """Train a ``kind`` classifier on first-token recall with ``T = num_distractors``.
+
+    Every step draws a fresh batch (an endless data set, seeded per step), so the result
+    measures what the architecture can learn in ``steps`` steps, not memorisation. Returns
+    the accuracy on ``test_size`` held-out sequences.
+    """
+    torch.manual_seed(seed)
+    vocab = synthetic.recall_vocab_size(num_classes, num_distractor_symbols)
+    model = make_classifier(kind, vocab, num_classes, width, gate_bias=gate_bias)
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return synthetic.first_token_recall(batch_size, num_distractors, num_classes,
+                                            num_distractor_symbols, shared_symbols=shared_symbols,
+                                            seed=seed * 1_000_003 + step)
+
+    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return nn.functional.cross_entropy(m(b[0]), b[1])
+
+    x_test, y_test = synthetic.first_token_recall(test_size, num_distractors, num_classes,
+                                                  num_distractor_symbols,
+                                                  shared_symbols=shared_symbols, seed=-1 - seed)
+
+    def accuracy(m: nn.Module) -> dict[str, float]:
+        return {"acc": (m(x_test).argmax(-1) == y_test).float().mean().item()}
+
+    history = train(model, batch, loss_fn, steps=steps, lr=lr, clip_norm=1.0,
+                    eval_fn=accuracy, eval_every=max(steps // 4, 1),
+                    stop_when=lambda metrics: metrics["acc"] >= 0.99,
+                    desc=f"{kind} T={num_distractors}", progress=progress)
+    return RecallResult(kind, num_distractors, history.final_eval["acc"], model, history)
+
+
+# --- gradient clipping --------------------------------------------------------------------
+
+
+def clip_by_global_norm(grads: list[torch.Tensor],
+                        max_norm: float) -> tuple[list[torch.Tensor], float]:
+    """Scale all gradients by ``min(1, max_norm / total_norm)``; returns (clipped, total_norm).
+
+    The same rule as ``torch.nn.utils.clip_grad_norm_`` (without its tiny epsilon): the
+    direction is kept, only the step length is capped.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"max_norm: expected > 0, got {max_norm}")
+    total = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
+    scale = min(1.0, max_norm / total) if total > 0 else 1.0
+    return [g * scale for g in grads], total
+
+
+class AddingRegressor(nn.Module):
+    """Vanilla tanh RNN -> last state -> one number, for the adding problem.
+
+    forward(x (B, T, 2)) -> (B,).
+    """
+
+    def __init__(self, hidden_size: int = 32, spectral_radius: float | None = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.rnn = nn.RNN(2, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+        if spectral_radius is not None:
+            w = matrix_with_spectral_radius(hidden_size, spectral_radius, seed=seed)
+            with torch.no_grad():
+                self.rnn.weight_hh_l0.copy_(torch.as_tensor(w.T, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.rnn(x)
+        return self.head(states[:, -1]).squeeze(-1)
+
+
+def train_adding(*, length: int, clip_norm: float | None, steps: int = 200, lr: float = 0.5,
+                 hidden_size: int = 32, spectral_radius: float = 2.0, batch_size: int = 64,
+                 seed: int = 0, progress: bool = True) -> tuple[list[float], bool]:
+    """Train :class:`AddingRegressor` with plain SGD, with or without gradient clipping.
+
+    A recurrent matrix with spectral radius above 1 and a large learning rate make the
+    unclipped run blow up; clipping caps every step's length. Returns the per-step losses
+    (cut short if a loss became inf/NaN) and whether the run diverged.
+    """
+    model = AddingRegressor(hidden_size, spectral_radius, seed=seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return synthetic.adding_problem(batch_size, length, seed=seed * 1_000_003 + step)
+
+    losses: list[float] = []  # recorded here too, so a run that blows up keeps its curve
+
+    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        loss = nn.functional.mse_loss(m(b[0]), b[1])
+        if torch.isfinite(loss):
+            losses.append(loss.item())
+        return loss
+
+    try:
+        train(model, batch, loss_fn, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
+              desc=f"SGD, clip={clip_norm}", progress=progress)
+    except FloatingPointError:  # train() refuses to step on an inf/NaN loss
+        return losses, True
+    return losses, False
+
+
+# --- the encoder-decoder bottleneck -------------------------------------------------------
+
+
+class Seq2SeqGRU(nn.Module):
+    """A GRU encoder-decoder *without* attention (Sutskever et al., 2014; Cho et al., 2014).
+
+    The encoder's last state is the only thing the decoder sees of the source: one
+    ``hidden_size`` vector, whatever the input length.
+
+    forward(src (B, S), src_lengths (B,), tgt_in (B, T)) -> logits (B, T, V).
+    """
+
+    def __init__(self, vocab_size: int, hidden_size: int = 32, embed_dim: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=synthetic.PAD_ID)
+        self.encoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
+        self.decoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
+        self.out = nn.Linear(hidden_size, vocab_size)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor:
+        """The context vector: (1, B, D), the encoder state after each example's last token."""
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed(src), src_lengths.cpu(),
+                                                   batch_first=True, enforce_sorted=False)
+        _, context = self.encoder(packed)
+        return context
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor,
+                tgt_in: torch.Tensor) -> torch.Tensor:
+        states, _ = self.decoder(self.embed(tgt_in), self.encode(src, src_lengths))
+        return self.out(states)
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor, steps: int) -> torch.Tensor:
+        """Feed back the most likely token for ``steps`` steps -> (B, steps) ids."""
+        state = self.encode(src, src_lengths)
+        token = torch.full((src.shape[0], 1), synthetic.BOS_ID, dtype=torch.long)
+        outputs = []
+        for _ in range(steps):
+            states, state = self.decoder(self.embed(token), state)
+            token = self.out(states).argmax(-1)
+            outputs.append(token)
+        return torch.cat(outputs, dim=1)
+
+
+def seq2seq_loss(model: Seq2SeqGRU, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Cross-entropy over the real target positions (padding ignored)."""
+    src, lengths, tgt_in, tgt_out = batch
+    logits = model(src, lengths, tgt_in)
+    return nn.functional.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(),
+                                       ignore_index=synthetic.PAD_ID)
+
+
+def accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData) -> dict[int, float]:
+    """Greedy-decoding per-symbol accuracy (EOS not counted), grouped by source length."""
+    steps = int(data.src_lengths.max())
+    predicted = model.greedy(data.src, data.src_lengths, steps)
+    target = data.tgt_out[:, :steps]
+    real = torch.arange(steps)[None, :] < data.src_lengths[:, None]
+    correct = (predicted == target) & real
+    result = {}
+    for length in sorted(set(data.src_lengths.tolist())):
+        rows = data.src_lengths == length
+        result[int(length)] = (correct[rows].sum() / real[rows].sum()).item()
+    return result
+
+
+# --- sequential vs parallel ---------------------------------------------------------------
+
+
+def median_forward_time(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Median wall time in seconds of ``fn()`` over ``repeats`` runs after one warm-up run."""
+    with torch.no_grad():
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def time_rnn_vs_attention(lengths: list[int], *, width: int = 64, batch_size: int = 8,
+                          num_heads: int = 4, repeats: int = 5,
+                          seed: int = 0) -> dict[str, list[float]]:
+    """Seconds per forward pass at each length, for an RNN and a self-attention layer.
+
+    ``"rnn loop"`` is :class:`SimpleRNN` (one Python step per position, like the maths),
+    ``"rnn fused"`` is ``torch.nn.RNN`` (a C++ loop, still one step after another),
+    ``"self-attention"`` is :class:`course_lib.attention.MultiHeadAttention`, every position
+    at once. Input (B, T, width).
+    """
+    from course_lib.attention import MultiHeadAttention
+
+    torch.manual_seed(seed)
+    loop, fused = SimpleRNN(width, width), nn.RNN(width, width, batch_first=True)
+    attention = MultiHeadAttention(width, num_heads)
+    times: dict[str, list[float]] = {"rnn loop": [], "rnn fused": [], "self-attention": []}
+    for length in lengths:
+        x = torch.randn(batch_size, length, width)
+        times["rnn loop"].append(median_forward_time(lambda x=x: loop(x), repeats))
+        times["rnn fused"].append(median_forward_time(lambda x=x: fused(x), repeats))
+        times["self-attention"].append(median_forward_time(lambda x=x: attention(x), repeats))
+    return times
