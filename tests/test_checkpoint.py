@@ -1,0 +1,111 @@
+"""Checkpoints: one file with weights, config, vocabulary and extras; clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib import sampling
+from course_lib.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from course_lib.data.vocab import Vocab
+from course_lib.gpt import GPT, GPTConfig
+
+
+def _gpt(seed: int = 0, **overrides) -> GPT:
+    torch.manual_seed(seed)
+    settings = dict(vocab_size=11, context_length=16, d_model=32, num_heads=4, num_layers=2)
+    settings.update(overrides)
+    return GPT(GPTConfig(**settings))
+
+
+def test_round_trip_rebuilds_the_same_model(tmp_path):
+    model = _gpt()
+    vocab = Vocab("abcdefg")
+    path = save_checkpoint(tmp_path / "sub" / "gpt.pt", model, vocab=vocab,
+                           extra={"step": 7, "val_loss": 1.25, "note": "test"})
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded, Checkpoint)
+    assert isinstance(loaded.model, GPT) and loaded.model is not model
+    assert loaded.config == model.config
+    assert loaded.vocab.itos == vocab.itos and loaded.vocab.stoi == vocab.stoi
+    assert loaded.extra == {"step": 7, "val_loss": 1.25, "note": "test"}
+    assert not loaded.model.training  # ready to generate
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.model.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_loaded_model_generates_the_same_tokens(tmp_path):
+    model = _gpt(seed=3)
+    prompt = torch.tensor([[1, 2, 3]])
+    before = sampling.generate(model, prompt, 20, temperature=1.0,
+                               generator=torch.Generator().manual_seed(0))
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model)).model
+    after = sampling.generate(loaded, prompt, 20, temperature=1.0,
+                              generator=torch.Generator().manual_seed(0))
+    assert torch.equal(before, after)
+
+
+def test_file_loads_with_weights_only(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", _gpt(), vocab=Vocab("xy"))
+    payload = torch.load(path, weights_only=True)  # no pickled classes inside
+    assert payload["model_class"] == "course_lib.gpt.GPT"
+
+
+def test_load_into_a_given_model(tmp_path):
+    source, target = _gpt(seed=0), _gpt(seed=1)
+    path = save_checkpoint(tmp_path / "m.pt", source)
+    result = load_checkpoint(path, model=target)
+    assert result.model is target
+    for name, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[name], value), name
+
+
+def test_plain_module_without_config(tmp_path):
+    linear = torch.nn.Linear(3, 2)
+    path = save_checkpoint(tmp_path / "lin.pt", linear)
+    other = torch.nn.Linear(3, 2)
+    load_checkpoint(path, model=other)
+    assert torch.equal(other.weight, linear.weight)
+    with pytest.raises(ValueError, match="only course_lib classes can be rebuilt"):
+        load_checkpoint(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"path: no checkpoint at .*nothing.pt"):
+        load_checkpoint(tmp_path / "nothing.pt")
+
+
+def test_not_a_checkpoint(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a torch file")
+    with pytest.raises(ValueError, match="is not a readable checkpoint"):
+        load_checkpoint(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="is not a course checkpoint"):
+        load_checkpoint(other)
+
+
+def test_mismatched_model_names_the_difference(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", _gpt(d_model=32))
+    with pytest.raises(ValueError, match=r"does not fit this model \(different shapes: .*"
+                                         r"checkpoint \(.*32.*\), model \(.*64.*\)"):
+        load_checkpoint(path, model=_gpt(d_model=64))
+    with pytest.raises(ValueError, match="missing from the checkpoint"):
+        load_checkpoint(path, model=_gpt(d_model=32, num_layers=3))
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="model: expected a torch.nn.Module, got dict"):
+        save_checkpoint(tmp_path / "x.pt", {"a": 1})
+    with pytest.raises(ValueError, match="config: expected a dataclass instance .* got dict"):
+        save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2), config={"a": 1})
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    # a whole pickled module (the unsafe way to save) is not read: loading could run code
+    path = tmp_path / "pickled.pt"
+    torch.save(torch.nn.Linear(2, 2), path)
+    with pytest.raises(ValueError, match="weights_only=True refuses to unpickle"):
+        load_checkpoint(path)
