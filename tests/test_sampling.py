@@ -19,7 +19,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-
 def kept(logits: torch.Tensor) -> list[int]:
     return torch.nonzero(torch.isfinite(logits)).flatten().tolist()
 
