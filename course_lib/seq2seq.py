@@ -1,0 +1,252 @@
+"""GRU encoder-decoder, with and without additive (Bahdanau) attention.
+
+The encoder is a bidirectional GRU over the source characters. The decoder is a GRU cell
+that emits one target character per step. The two models differ only in the *context*
+the decoder sees at each step:
+
+* without attention (Cho et al. 2014; Sutskever et al. 2014): one fixed vector, the
+  encoder's final states, for every step: the whole input squeezed through a bottleneck;
+* with attention (Bahdanau, Cho and Bengio 2014, published at ICLR 2015): at step t a fresh
+  weighted average of all encoder states, the weights computed from the decoder's previous
+  hidden state by :class:`course_lib.attention.AdditiveAttention`.
+
+One decoder step (attention model), with y the previous token and h the hidden state::
+
+    context_t, alpha_t = attention(query=h_{t-1}, keys=enc, values=enc, mask)
+    h_t    = GRUCell([embed(y_{t-1}); context_t], h_{t-1})
+    logits = Linear([h_t; context_t; embed(y_{t-1})])
+
+Training uses teacher forcing (the true previous token is fed in); decoding feeds the
+model's own outputs through :mod:`course_lib.decoding`, for which :meth:`Seq2Seq.step`
+is a ready step function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from course_lib import decoding
+from course_lib.attention import AdditiveAttention, masked_softmax
+from course_lib.masks import padding_mask
+
+# State passed between decoder steps, every tensor batch-first (beam search reorders rows):
+# (h (B, H), enc_out (B, S, E), mask (B, S), summary (B, E), keys (B, S, A) projected keys)
+DecoderState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class Encoder(nn.Module):
+    """Bidirectional GRU encoder.
+
+    ``forward(src (B, S) ids, lengths (B,))`` -> ``(outputs (B, S, 2H), summary (B, 2H))``,
+    where ``summary`` joins the forward GRU's last state and the backward GRU's first. Padding
+    is packed away, so pads never reach either direction's state.
+    """
+
+    def __init__(self, vocab_size: int, emb_dim: int, hidden_size: int, pad_id: int = 0) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
+        self.gru = nn.GRU(emb_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.output_size = 2 * hidden_size
+
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        if src.dim() != 2:
+            raise ValueError(f"src: expected shape (B, S), got {tuple(src.shape)}")
+        if lengths.shape != (src.shape[0],):
+            raise ValueError(f"lengths: expected shape ({src.shape[0]},), "
+                             f"got {tuple(lengths.shape)}")
+        packed = pack_padded_sequence(self.embed(src), lengths.cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        outputs, final = self.gru(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=src.shape[1])
+        summary = torch.cat([final[0], final[1]], dim=-1)  # (B, 2H)
+        return outputs, summary
+
+
+class Decoder(nn.Module):
+    """GRU-cell decoder; with ``attention=True`` it attends over the encoder outputs.
+
+    Args:
+        enc_dim: width E of the encoder outputs.
+        attn_dim: hidden width of the additive score (default: ``hidden_size``).
+    """
+
+    def __init__(self, vocab_size: int, emb_dim: int, hidden_size: int, enc_dim: int,
+                 attention: bool = True, attn_dim: int | None = None) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, emb_dim)
+        self.attention = (AdditiveAttention(hidden_size, enc_dim, attn_dim or hidden_size)
+                          if attention else None)
+        self.cell = nn.GRUCell(emb_dim + enc_dim, hidden_size)
+        self.out = nn.Linear(hidden_size + enc_dim + emb_dim, vocab_size)
+
+    def step(self, y_prev: torch.Tensor, h: torch.Tensor, enc_out: torch.Tensor,
+             mask: torch.Tensor, summary: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One step: ``y_prev (B,)`` ids, ``h (B, H)``, ``enc_out (B, S, E)``, ``mask (B, S)``
+        (True = real token), ``summary (B, E)`` -> ``(logits (B, V), h_new (B, H),
+        weights (B, S) or None)``."""
+        emb = self.embed(y_prev)  # (B, e)
+        if self.attention is not None:
+            # Bahdanau: the *previous* state asks the question, before reading y_prev.
+            context, weights = self.attention(h, enc_out, enc_out, mask)  # (B, E), (B, S)
+        else:
+            context, weights = summary, None  # the same vector at every step
+        h_new = self.cell(torch.cat([emb, context], dim=-1), h)
+        logits = self.out(torch.cat([h_new, context, emb], dim=-1))
+        return logits, h_new, weights
+
+    def project_keys(self, enc_out: torch.Tensor) -> torch.Tensor:
+        """``W_k enc_out`` (B, S, A), computed once per source instead of at every step."""
+        if self.attention is None:
+            return enc_out[:, :, :0]  # (B, S, 0): nothing to project
+        return self.attention.score.key_proj(enc_out)
+
+    def fast_step(self, y_prev: torch.Tensor, h: torch.Tensor, enc_out: torch.Tensor,
+                  mask: torch.Tensor, summary: torch.Tensor, keys: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """:meth:`step` with the keys projected beforehand (``keys = project_keys(enc_out)``).
+
+        The same numbers as :meth:`step` (tested); training is about twice as fast because the
+        key projection, the largest matrix product, runs once per sequence, not once per step.
+        """
+        if self.attention is None:
+            return self.step(y_prev, h, enc_out, mask, summary)
+        emb = self.embed(y_prev)
+        score = self.attention.score
+        features = torch.tanh(score.query_proj(h)[:, None, :] + keys)  # (B, S, A)
+        weights = masked_softmax(score.v(features).squeeze(-1), mask)  # (B, S)
+        context = torch.bmm(weights[:, None, :], enc_out).squeeze(1)  # (B, E)
+        h_new = self.cell(torch.cat([emb, context], dim=-1), h)
+        logits = self.out(torch.cat([h_new, context, emb], dim=-1))
+        return logits, h_new, weights
+
+
+class Seq2Seq(nn.Module):
+    """Encoder-decoder for character sequences (used on dates in lesson 04).
+
+    ``forward(src (B, S), src_lengths (B,), tgt_in (B, T))`` ->
+    ``(logits (B, T, V), weights (B, T, S) or None)`` with teacher forcing.
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_dim: int = 32,
+                 hidden_size: int = 64, attention: bool = True, attn_dim: int | None = None,
+                 pad_id: int = 0) -> None:
+        super().__init__()
+        self.encoder = Encoder(src_vocab_size, emb_dim, hidden_size, pad_id)
+        enc_dim = self.encoder.output_size
+        self.bridge = nn.Linear(enc_dim, hidden_size)  # encoder summary -> first decoder state
+        self.decoder = Decoder(tgt_vocab_size, emb_dim, hidden_size, enc_dim, attention, attn_dim)
+        self.uses_attention = attention
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> DecoderState:
+        """Run the encoder; return the decoder's initial state tuple (all batch-first)."""
+        enc_out, summary = self.encoder(src, src_lengths)
+        mask = padding_mask(src_lengths.to(src.device), max_len=src.shape[1])
+        h0 = torch.tanh(self.bridge(summary))
+        return h0, enc_out, mask, summary, self.decoder.project_keys(enc_out)
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h, enc_out, mask, summary, keys = self.encode(src, src_lengths)
+        all_logits, all_weights = [], []
+        for t in range(tgt_in.shape[1]):  # teacher forcing: feed the true previous token
+            logits, h, weights = self.decoder.fast_step(tgt_in[:, t], h, enc_out, mask, summary,
+                                                        keys)
+            all_logits.append(logits)
+            all_weights.append(weights)
+        weights = torch.stack(all_weights, dim=1) if self.uses_attention else None
+        return torch.stack(all_logits, dim=1), weights
+
+    def step(self, prefix: torch.Tensor, state: DecoderState
+             ) -> tuple[torch.Tensor, DecoderState]:
+        """A :mod:`course_lib.decoding` step function: ``prefix (B, t)`` -> ``log_probs (B, V)``.
+
+        Only ``prefix[:, -1]`` is read: the GRU's hidden state carries the rest.
+        """
+        h, enc_out, mask, summary, keys = state
+        logits, h, _ = self.decoder.fast_step(prefix[:, -1], h, enc_out, mask, summary, keys)
+        return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys)
+
+
+def sequence_loss(model: Seq2Seq, batch: Sequence[torch.Tensor], pad_id: int = 0) -> torch.Tensor:
+    """Mean cross-entropy of a ``(src, src_lengths, tgt_in, tgt_out)`` batch (teacher forcing)."""
+    src, src_lengths, tgt_in, tgt_out = batch
+    logits, _ = model(src, src_lengths, tgt_in)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
+                           ignore_index=pad_id)
+
+
+@torch.no_grad()
+def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor,
+                          bos_id: int, max_len: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Greedy decoding that also records attention: ``(tokens (B, L), weights (B, L, S))``.
+
+    Runs all ``max_len`` steps (no early stop) so the weights of every row line up.
+    """
+    h, enc_out, mask, summary, _ = model.encode(src, src_lengths)
+    y = torch.full((src.shape[0],), bos_id, dtype=torch.long, device=src.device)
+    tokens, weights = [], []
+    for _ in range(max_len):
+        logits, h, w = model.decoder.step(y, h, enc_out, mask, summary)  # readable path
+        y = logits.argmax(dim=-1)
+        tokens.append(y)
+        weights.append(w)
+    stacked = torch.stack(weights, dim=1) if model.uses_attention else None
+    return torch.stack(tokens, dim=1), stacked
+
+
+@torch.no_grad()
+def predict(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int,
+            eos_id: int, max_len: int, beam_size: int = 1, length_penalty: float = 0.0,
+            batch_size: int = 512) -> torch.Tensor:
+    """Decoded token ids ``(N, L)`` for ``N`` sources, in batches.
+
+    Greedy decoding when ``beam_size == 1``, else beam search (:mod:`course_lib.decoding`).
+    """
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        for start in range(0, src.shape[0], batch_size):
+            s, n = src[start:start + batch_size], src_lengths[start:start + batch_size]
+            state = model.encode(s, n)
+            if beam_size == 1:
+                tokens, _ = decoding.greedy_decode(model.step, bos_id, eos_id, s.shape[0],
+                                                   max_len, state, device=s.device)
+            else:
+                tokens, _ = decoding.beam_search(model.step, bos_id, eos_id, beam_size, max_len,
+                                                 state, length_penalty=length_penalty)
+            outputs.append(F.pad(tokens, (0, max_len - tokens.shape[1]), value=eos_id))
+    finally:
+        model.train(was_training)
+    return torch.cat(outputs)
+
+
+def exact_match(predicted: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
+    """(N,) bool: which predictions equal their target exactly."""
+    if len(predicted) != len(targets):
+        raise ValueError(f"predicted: expected {len(targets)} strings, got {len(predicted)}")
+    return torch.tensor([p == t for p, t in zip(predicted, targets, strict=True)])
+
+
+def translate(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
+              max_len: int = 11, beam_size: int = 1) -> str | list[str]:
+    """Translate one string (or a list) with ``model``; raises ``ValueError`` naming any
+    characters outside ``src_vocab`` (see :func:`course_lib.data.dates.encode_sources`)."""
+    from course_lib.data.dates import encode_sources
+
+    single = isinstance(texts, str)
+    batch = [texts] if single else list(texts)
+    batch = [" ".join(t.split()) for t in batch]  # forgive stray and doubled spaces
+    src, lengths = encode_sources(batch, src_vocab)
+    device = next(model.parameters()).device
+    ids = predict(model, src.to(device), lengths, tgt_vocab.bos_id, tgt_vocab.eos_id, max_len,
+                  beam_size=beam_size)
+    out = [tgt_vocab.decode(row.tolist()) for row in ids]
+    return out[0] if single else out
