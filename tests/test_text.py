@@ -142,6 +142,19 @@ def test_evaluate_loss_matches_lm_loss_and_restores_mode():
     assert model.training
 
 
+def test_loss_by_position_matches_a_per_window_computation():
+    torch.manual_seed(2)
+    model = _TableModel(6)
+    ids = torch.randint(0, 6, (97,), generator=torch.Generator().manual_seed(3))
+    per_position = text.loss_by_position(model, ids, 8, batch_size=5)
+    x, y = text.sequential_windows(ids, 8)
+    expected = torch.stack([torch.nn.functional.cross_entropy(model(x)[:, t], y[:, t])
+                            for t in range(8)])
+    assert per_position.shape == (8,)
+    assert torch.allclose(per_position, expected, atol=1e-6)
+    assert text.evaluate_loss(model, ids, 8) == pytest.approx(float(expected.mean()), rel=1e-6)
+
+
 def test_training_a_bigram_model_learns_a_deterministic_cycle():
     # text "abcabc..." : after training, the next character is certain, loss near 0
     corpus = text.char_corpus("abc" * 400, "cycle")

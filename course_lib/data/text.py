@@ -264,26 +264,39 @@ def lm_loss(model: torch.nn.Module, batch: Sequence[torch.Tensor]) -> torch.Tens
 
 
 @torch.no_grad()
+def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, context_length: int, *,
+                     batch_size: int = 128, max_windows: int | None = None) -> torch.Tensor:
+    """Mean cross-entropy (nats) at each window position, ``(T,)``, over non-overlapping
+    windows of ``ids``.
+
+    Position ``t`` predicts a character from the ``t + 1`` characters before it in its
+    window, so the curve shows how much the model gains from context.
+    """
+    x, y = sequential_windows(ids, context_length, max_windows)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = torch.zeros(context_length, dtype=torch.float64)
+    try:
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size].to(device)
+            yb = y[start:start + batch_size].to(device)
+            logits = model(xb)  # (b, T, V)
+            losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none")  # (b, T)
+            total += losses.sum(dim=0).double().cpu()
+    finally:
+        model.train(was_training)
+    return (total / len(x)).float()
+
+
 def evaluate_loss(model: torch.nn.Module, ids: torch.Tensor, context_length: int, *,
                   batch_size: int = 128, max_windows: int | None = None) -> float:
     """Mean cross-entropy in nats per character over non-overlapping windows of ``ids``.
 
     Every character of the covered text is predicted once; the first ones of each window
     see little context, so this is slightly pessimistic compared with a sliding window.
+    (Every window has the same length, so this is the mean of :func:`loss_by_position`.)
     """
-    x, y = sequential_windows(ids, context_length, max_windows)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    try:
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size].to(device)
-            yb = y[start:start + batch_size].to(device)
-            logits = model(xb)
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1),
-                                     reduction="sum").item()
-            count += yb.numel()
-    finally:
-        model.train(was_training)
-    return total / count
+    per_position = loss_by_position(model, ids, context_length, batch_size=batch_size,
+                                     max_windows=max_windows)
+    return float(per_position.double().mean())
