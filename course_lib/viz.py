@@ -270,9 +270,9 @@ def word_weights(words: Sequence[str], weights, *, ax: Axes | None = None,
     return ax
 
 
-def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, ax: Axes | None = None,
-           xlabel: str = "step", ylabel: str = "", title: str | None = None,
-           logy: bool = False) -> Axes:
+def plot_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], *,
+                ax: Axes | None = None, xlabel: str = "step", ylabel: str = "",
+                title: str | None = None, logy: bool = False) -> Axes:
     """Several ``name -> (x, y)`` curves on one axes (learning curves, measurements)."""
     ax = _axes(ax)
     for name, (x, y) in series.items():
@@ -290,7 +290,7 @@ def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, ax: Ax
 # --- 04 seq2seq with attention ---------------------------------------------------------
 
 
-def alignment(weights, source: str, target: str, *, ax: Axes | None = None,
+def alignment_heatmap(weights, source: str, target: str, *, ax: Axes | None = None,
               title: str | None = None) -> Axes:
     """Alignment heatmap of a seq2seq model: output characters (rows) against input ones.
 
@@ -310,21 +310,29 @@ def alignment(weights, source: str, target: str, *, ax: Axes | None = None,
 
 
 def accuracy_by_length(lengths, correct: dict[str, Sequence[bool]], *, ax: Axes | None = None,
-                       title: str | None = None) -> Axes:
+                       title: str | None = None, bins: Sequence[int] | None = None) -> Axes:
     """Exact-match accuracy against input length, one line per model.
 
     ``lengths`` (N,) input lengths; ``correct`` maps a model name to (N,) booleans.
+    ``bins``: edges ``[e0, e1, ...]`` grouping lengths into ``e0..e1-1``, ``e1..e2-1``, ...
+    (default: one point per length).
     """
     lengths = np.asarray(lengths)
     ax = _axes(ax)
-    values = np.unique(lengths)
+    if bins is None:
+        groups = [(str(n), lengths == n) for n in np.unique(lengths)]
+    else:
+        groups = [(f"{lo}-{hi - 1}", (lengths >= lo) & (lengths < hi))
+                  for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+        groups = [(label, sel) for label, sel in groups if sel.any()]
     for name, ok in correct.items():
         ok = np.asarray(ok, dtype=float)
         if ok.shape != lengths.shape:
             raise ValueError(f"correct[{name!r}]: expected shape {lengths.shape}, got {ok.shape}")
-        ax.plot(values, [ok[lengths == n].mean() for n in values], marker="o", label=name)
-    counts = [int((lengths == n).sum()) for n in values]
-    ax.set_xlabel(f"input length in characters ({min(counts)}-{max(counts)} test dates each)")
+        ax.plot(range(len(groups)), [ok[sel].mean() for _, sel in groups], marker="o", label=name)
+    counts = [int(sel.sum()) for _, sel in groups]
+    ax.set_xticks(range(len(groups)), labels=[label for label, _ in groups])
+    ax.set_xlabel(f"input length in characters ({min(counts)}-{max(counts)} test dates per point)")
     ax.set_ylabel("exact match")
     ax.set_ylim(-0.02, 1.02)
     if title:
