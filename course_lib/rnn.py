@@ -271,6 +271,9 @@ class AttentionClassifier(nn.Module):
         self.max_len = max_len
         self.embed = nn.Embedding(vocab_size, d_model)
         self.position = LearnedPositionalEmbedding(max_len, d_model)
+        # Token embeddings start as N(0, 1); positions on the same scale are visible to the
+        # attention scores from the first step (GPT-2's 0.02 made this task learn slowly).
+        nn.init.normal_(self.position.embedding.weight, std=1.0)
         self.attention = MultiHeadAttention(d_model, num_heads)
         self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, num_classes))
 
@@ -310,16 +313,23 @@ class RecallResult:
     history: TrainHistory
 
 
-def train_recall(kind: str, num_distractors: int, *, steps: int = 300, batch_size: int = 64,
-                 width: int = 32, lr: float = 3e-3, num_classes: int = 4,
+def train_recall(kind: str, num_distractors: int, *, steps: int = 250, batch_size: int = 32,
+                 width: int = 32, lr: float = 1e-2, num_classes: int = 4,
                  num_distractor_symbols: int = 8, shared_symbols: bool = True,
-                 gate_bias: float | None = 2.0, test_size: int = 512, seed: int = 0,
+                 gate_bias: float | None = 3.0, test_size: int = 512, seed: int = 0,
                  progress: bool = True) -> RecallResult:
     """Train a ``kind`` classifier on first-token recall with ``T = num_distractors``.
 
     Every step draws a fresh batch (an endless data set, seeded per step), so the result
     measures what the architecture can learn in ``steps`` steps, not memorisation. Returns
-    the accuracy on ``test_size`` held-out sequences.
+    the accuracy on ``test_size`` held-out sequences. Training stops early once the test
+    accuracy reaches 0.99 (checked every ``steps // 4`` steps).
+
+    The defaults are calibrated for lesson 02 (Adam, lr 1e-2, clipping at norm 1, batch 32,
+    250 steps, width 32, gate bias 3, 4 classes, 12 symbols shared by classes and
+    distractors): over seeds 0-4 the vanilla RNN stays near chance (0.20-0.26) at T = 40
+    where the GRU reaches 1.0 and the LSTM 0.94-1.0; at T = 100 LSTM and GRU stay near
+    chance (0.22-0.28) while the attention model reaches 0.998-1.0.
     """
     torch.manual_seed(seed)
     vocab = synthetic.recall_vocab_size(num_classes, num_distractor_symbols)
@@ -340,7 +350,12 @@ def train_recall(kind: str, num_distractors: int, *, steps: int = 300, batch_siz
     def accuracy(m: nn.Module) -> dict[str, float]:
         return {"acc": (m(x_test).argmax(-1) == y_test).float().mean().item()}
 
-    history = train(model, batch, loss_fn, steps=steps, lr=lr, clip_norm=1.0,
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # cosine decay to 0: large steps early, small late, so a model that has found the
+    # solution does not bounce out of it again near the end of the budget
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    history = train(model, batch, loss_fn, steps=steps, optimizer=optimizer,
+                    scheduler=scheduler, clip_norm=1.0,
                     eval_fn=accuracy, eval_every=max(steps // 4, 1),
                     stop_when=lambda metrics: metrics["acc"] >= 0.99,
                     desc=f"{kind} T={num_distractors}", progress=progress)
