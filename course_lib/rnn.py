@@ -325,11 +325,12 @@ def train_recall(kind: str, num_distractors: int, *, steps: int = 250, batch_siz
     the accuracy on ``test_size`` held-out sequences. Training stops early once the test
     accuracy reaches 0.99 (checked every ``steps // 4`` steps).
 
-    The defaults are calibrated for lesson 02 (Adam, lr 1e-2, clipping at norm 1, batch 32,
-    250 steps, width 32, gate bias 3, 4 classes, 12 symbols shared by classes and
-    distractors): over seeds 0-4 the vanilla RNN stays near chance (0.20-0.26) at T = 40
-    where the GRU reaches 1.0 and the LSTM 0.94-1.0; at T = 100 LSTM and GRU stay near
-    chance (0.22-0.28) while the attention model reaches 0.998-1.0.
+    The defaults are calibrated for lesson 02 (Adam, lr 1e-2 with cosine decay, clipping at
+    norm 1, batch 32, 250 steps, width 32, gate bias 3, 4 classes, 12 symbols shared by
+    classes and distractors). Over seeds 0-4: at T = 40 the vanilla RNN stayed at 0.19-0.26
+    (chance 0.25), the GRU reached 1.0 every time, the LSTM 0.99-1.0 four times and 0.49
+    once (seed 3); at T = 100 LSTM and GRU stayed at 0.22-0.29 while the attention model
+    reached 1.0 within 62 steps every time.
     """
     torch.manual_seed(seed)
     vocab = synthetic.recall_vocab_size(num_classes, num_distractor_symbols)
