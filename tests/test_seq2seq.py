@@ -109,9 +109,9 @@ def test_decoding_paths_agree():
         seq = tokens[b].tolist()
         end = seq.index(tv.eos_id) + 1 if tv.eos_id in seq else n
         assert seq[:end] == tokens_w[b, :end].tolist()
-    beam1 = S.predict(model, src, lengths, tv.bos_id, tv.eos_id, 6, beam_size=1)
+    beam1 = S.predict_ids(model, src, lengths, tv.bos_id, tv.eos_id, 6, beam_size=1)
     assert beam1.shape == (3, 6)
-    wide = S.predict(model, src, lengths, tv.bos_id, tv.eos_id, 6, beam_size=3)
+    wide = S.predict_ids(model, src, lengths, tv.bos_id, tv.eos_id, 6, beam_size=3)
     assert wide.shape == (3, 6)
 
 
@@ -129,7 +129,7 @@ def test_learns_a_small_date_set():
         loss.backward()
         opt.step()
     assert loss.item() < 0.3
-    ids = S.predict(model, tr.src, tr.src_lengths, tv.bos_id, tv.eos_id, 11)
+    ids = S.predict_ids(model, tr.src, tr.src_lengths, tv.bos_id, tv.eos_id, 11)
     pred = [tv.decode(r.tolist()) for r in ids]
     assert S.exact_match(pred, tr.targets).float().mean() > 0.5
 
@@ -137,10 +137,10 @@ def test_learns_a_small_date_set():
 def test_translate_rejects_unknown_characters_and_tidies_spaces():
     model, _, _, _ = model_and_batch()
     model = model.float()
-    out = S.translate(model, "  21  Nov 2026 ", source_vocab(), target_vocab())
+    out = S.translate_texts(model, "  21  Nov 2026 ", source_vocab(), target_vocab())
     assert isinstance(out, str) and len(out) <= 11
     with pytest.raises(ValueError, match=r"outside the date vocabulary: \['@'\]"):
-        S.translate(model, "21 Nov @ 2026", source_vocab(), target_vocab())
+        S.translate_texts(model, "21 Nov @ 2026", source_vocab(), target_vocab())
 
 
 def test_clear_errors():
@@ -151,3 +151,26 @@ def test_clear_errors():
         model.encoder(src, lengths[:2])
     with pytest.raises(ValueError, match="predicted: expected 2 strings, got 1"):
         S.exact_match(["a"], ["a", "b"])
+
+
+def test_lesson_plots_crop_check_and_romanise():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from course_lib import viz
+
+    ax = viz.alignment_heatmap(np.random.rand(11, 14), "2026年11月21日", "2026-11-21")
+    assert ax.images[0].get_array().shape == (10, 11)  # cut to the strings' lengths
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) == 11 and (viz.has_cjk_font() or "nian" in labels)
+    with pytest.raises(ValueError, match=r"weights: expected shape \(>= 10, >= 11\)"):
+        viz.alignment_heatmap(np.random.rand(5, 5), "2026年11月21日", "2026-11-21")
+    ax = viz.accuracy_by_length([9, 10, 20, 21], {"m": [True, False, True, True]},
+                                bins=[8, 12, 30])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 1.0])
+    with pytest.raises(ValueError, match="weights: expected shape \\(2,\\)"):
+        viz.word_weights(["a", "b"], [1.0, 2.0, 3.0])
+    plt.close("all")
