@@ -135,7 +135,7 @@ def expected_loss(model: AttentionClassifier, batch: PointerBatch) -> torch.Tens
 
 
 @torch.no_grad()
-def accuracy(model: AttentionClassifier, batch: PointerBatch) -> float:
+def pointer_accuracy(model: AttentionClassifier, batch: PointerBatch) -> float:
     """Fraction classified correctly (hard attention picks the most probable item)."""
     was_training = model.training
     model.eval()

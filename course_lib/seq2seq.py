@@ -202,7 +202,7 @@ def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.
 
 
 @torch.no_grad()
-def predict(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int,
+def predict_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int,
             eos_id: int, max_len: int, beam_size: int = 1, length_penalty: float = 0.0,
             batch_size: int = 512) -> torch.Tensor:
     """Decoded token ids ``(N, L)`` for ``N`` sources, in batches.
@@ -235,7 +235,7 @@ def exact_match(predicted: Sequence[str], targets: Sequence[str]) -> torch.Tenso
     return torch.tensor([p == t for p, t in zip(predicted, targets, strict=True)])
 
 
-def translate(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
+def translate_texts(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
               max_len: int = 11, beam_size: int = 1) -> str | list[str]:
     """Translate one string (or a list) with ``model``; raises ``ValueError`` naming any
     characters outside ``src_vocab`` (see :func:`course_lib.data.dates.encode_sources`)."""
@@ -246,7 +246,7 @@ def translate(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
     batch = [" ".join(t.split()) for t in batch]  # forgive stray and doubled spaces
     src, lengths = encode_sources(batch, src_vocab)
     device = next(model.parameters()).device
-    ids = predict(model, src.to(device), lengths, tgt_vocab.bos_id, tgt_vocab.eos_id, max_len,
+    ids = predict_ids(model, src.to(device), lengths, tgt_vocab.bos_id, tgt_vocab.eos_id, max_len,
                   beam_size=beam_size)
     out = [tgt_vocab.decode(row.tolist()) for row in ids]
     return out[0] if single else out
