@@ -124,7 +124,7 @@ def symbols_to_text(ids: torch.Tensor) -> str:
 
 
 def first_token_recall(num_examples: int, num_distractors: int, num_classes: int = 4,
-                       num_distractor_symbols: int = 8, *,
+                       num_distractor_symbols: int = 8, *, shared_symbols: bool = False,
                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Recall the first token after ``T = num_distractors`` distractors.
 
@@ -133,10 +133,13 @@ def first_token_recall(num_examples: int, num_distractors: int, num_classes: int
     A model reads the whole sequence and predicts the class at the end, so the class must
     be carried over ``T`` steps. Chance accuracy is ``1 / num_classes``.
 
+    With ``shared_symbols`` the distractors may also be class symbols, so only the
+    *position* tells which token to recall: a model cannot just ignore distractor symbols.
+
     Returns:
-        x: (N, T + 1) token ids; class ids are ``0 .. num_classes - 1`` and distractor ids
-            ``num_classes .. num_classes + num_distractor_symbols - 1`` (vocabulary size
-            :func:`recall_vocab_size`).
+        x: (N, T + 1) token ids; class ids are ``0 .. num_classes - 1``, distractor ids
+            ``num_classes .. num_classes + num_distractor_symbols - 1`` (or any id, with
+            ``shared_symbols``); vocabulary size :func:`recall_vocab_size`.
         y: (N,) class labels in ``0 .. num_classes - 1``.
     """
     _check_positive("num_examples", num_examples)
@@ -146,7 +149,8 @@ def first_token_recall(num_examples: int, num_distractors: int, num_classes: int
         raise ValueError(f"num_distractors: expected an integer >= 0, got {num_distractors!r}")
     generator = torch.Generator().manual_seed(seed)
     y = torch.randint(0, num_classes, (num_examples,), generator=generator)
-    distractors = torch.randint(num_classes, num_classes + num_distractor_symbols,
+    low = 0 if shared_symbols else num_classes
+    distractors = torch.randint(low, num_classes + num_distractor_symbols,
                                 (num_examples, num_distractors), generator=generator)
     x = torch.cat([y[:, None], distractors], dim=1)
     return x, y
