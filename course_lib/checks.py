@@ -123,7 +123,7 @@ def check_function(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     mistakes: Mapping[str, Callable[..., Any]] | None = None,
-) -> bool:
+) -> None:
     """Check ``candidate`` against ``reference`` on ``trials`` random inputs.
 
     Args:
@@ -135,7 +135,8 @@ def check_function(
         mistakes: known wrong answers, ``{"description": wrong_function}``; when the
             learner's output equals one of them the message says "it looks like you ...".
 
-    Returns ``True`` and prints a pass line, or raises :class:`CheckFailed`.
+    Prints a pass line, or raises :class:`CheckFailed`. Returns nothing, so a test cell
+    shows only the verdict.
     """
     if not callable(candidate):
         raise CheckFailed(f"expected a function, got {describe(candidate)}")
@@ -156,25 +157,22 @@ def check_function(
             message += f"\nIt looks like you {known}."
         raise CheckFailed(message)
     print(f"✓ {name}: passed {trials} random tests.")
-    return True
 
 
 def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float = 1e-5,
-                rtol: float = 1e-5) -> bool:
+                rtol: float = 1e-5) -> None:
     """Check one value (array, tensor, number or tuple of them) against the expected one."""
     problem = compare(actual, expected, atol=atol, rtol=rtol, what=name)
     if problem:
         raise CheckFailed(problem)
     print(f"✓ {name}: correct.")
-    return True
 
 
-def check_true(condition: bool, message: str, *, name: str = "check") -> bool:
+def check_true(condition: bool, message: str, *, name: str = "check") -> None:
     """Fail with ``message`` unless ``condition`` holds; used for property checks."""
     if not condition:
         raise CheckFailed(f"{name}: {message}")
     print(f"✓ {name}: passed.")
-    return True
 
 
 def _split_inputs(inputs: Any) -> tuple[Sequence[Any], dict[str, Any]]:
