@@ -81,7 +81,7 @@ MILESTONES: tuple[Milestone, ...] = (
               "summer research project on artificial intelligence"),
     Milestone(1956, 'Logic Theorist',
               "Logic Theorist proves theorems of Principia Mathematica",
-              "Allen Newell, Herbert Simon", "symbolic",
+              "Allen Newell, Herbert Simon, Cliff Shaw", "symbolic",
               "Newell & Simon (1956), The logic theory machine: a complex information "
               "processing system, IRE Trans. Information Theory 2(3):61-79"),
     Milestone(1958, 'Perceptron',
@@ -90,8 +90,9 @@ MILESTONES: tuple[Milestone, ...] = (
               "Rosenblatt (1958), The perceptron: a probabilistic model for information "
               "storage and organization in the brain, Psychological Review 65(6):386-408"),
     Milestone(1969, "'Perceptrons' book",
-              "'Perceptrons': one-layer perceptrons cannot compute parity (XOR) or "
-              "connectedness; often blamed for a decline of neural-network research",
+              "'Perceptrons': one trained layer over local (bounded-order) features cannot "
+              "compute parity or connectedness, and one unit cannot compute XOR; often "
+              "blamed for a decline of neural-network research",
               "Marvin Minsky, Seymour Papert", "symbolic",
               "Minsky & Papert (1969), Perceptrons: An Introduction to Computational "
               "Geometry, MIT Press"),
@@ -99,8 +100,8 @@ MILESTONES: tuple[Milestone, ...] = (
               "Reverse-mode automatic differentiation (the algorithm behind backprop)",
               "Seppo Linnainmaa", "connectionist",
               "Linnainmaa (1970), The representation of the cumulative rounding error of an "
-              "algorithm as a Taylor expansion of the local rounding errors, MSc thesis, "
-              "University of Helsinki"),
+              "algorithm as a Taylor expansion of the local rounding errors, MSc thesis (in "
+              "Finnish), University of Helsinki"),
     Milestone(1974, 'Werbos: backprop',
               "Backpropagation proposed for training adaptive models",
               "Paul Werbos", "connectionist",
@@ -148,7 +149,7 @@ MILESTONES: tuple[Milestone, ...] = (
               "Deng et al. (2009), ImageNet: a large-scale hierarchical image database, "
               "CVPR 2009"),
     Milestone(2012, 'AlexNet',
-              "AlexNet, trained on two GPUs, wins ImageNet by a wide margin",
+              "AlexNet, trained on two GPUs, wins the ImageNet 2012 challenge by a wide margin",
               "Alex Krizhevsky, Ilya Sutskever, Geoffrey Hinton", "connectionist",
               "Krizhevsky, Sutskever & Hinton (2012), ImageNet classification with deep "
               "convolutional neural networks, NeurIPS 2012"),
@@ -167,7 +168,7 @@ MILESTONES: tuple[Milestone, ...] = (
               "Ashish Vaswani et al.", "connectionist",
               "Vaswani et al. (2017), Attention is all you need, NeurIPS 2017"),
     Milestone(2019, 'PyTorch',
-              "PyTorch: an imperative deep-learning framework on GPUs",
+              "PyTorch paper: the imperative GPU deep-learning framework (first released 2017)",
               "Adam Paszke et al.", "foundations",
               "Paszke et al. (2019), PyTorch: an imperative style, high-performance deep "
               "learning library, NeurIPS 2019"),
