@@ -18,6 +18,7 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 GLOSSARY_LINK = re.compile(r"\[([^\]]+)\]\((?:\.\./|\./)?GLOSSARY\.md#([A-Za-z0-9_-]+)\)")
 GLOSSARY_ROW = re.compile(r'^\|\s*<a id="([A-Za-z0-9_-]+)"></a>\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|',
                           re.MULTILINE)
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
@@ -179,6 +180,22 @@ def glossary_problems(nb: nbformat.NotebookNode, glossary: dict[str, tuple[str, 
             if english.lower() not in text.lower() or chinese_core not in text:
                 problems.append(f"cell {index}: key term [{text}] should contain the glossary's "
                                 f"'{english}' and '{chinese_core}'")
+    return problems
+
+
+def link_problems(nb: nbformat.NotebookNode, folder: str | Path) -> list[str]:
+    """Relative markdown links whose target file does not exist (web links are not checked:
+    the tests run offline)."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for target in MARKDOWN_LINK.findall(cell.source):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # http:, https:, mailto: ... or an anchor in the same notebook
+            path = target.split("#", 1)[0]
+            if not (Path(folder) / path).exists():
+                problems.append(f"cell {index}: link target {target!r} does not exist")
     return problems
 
 

@@ -80,6 +80,12 @@ def test_key_terms_are_in_glossary(path: Path, glossary: dict[str, tuple[str, st
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_relative_links_resolve(path: Path) -> None:
+    problems = notebooks.link_problems(notebooks.read(path), path.parent)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_imports_course_lib_instead_of_copying(path: Path, library_names: set[str]) -> None:
     nb = notebooks.read(path)
     problems = notebooks.redefinition_problems(nb, library_names)
@@ -115,6 +121,8 @@ def test_format_checks_catch_violations() -> None:
     assert any("test cell" in p for p in problems)
     assert notebooks.slide_problems(nb)
     assert notebooks.glossary_problems(nb, {"attention": ("attention", "注意力")})
+    broken = new_notebook(cells=[new_markdown_cell("see [x]({G}reinforce) and [y](nope.ipynb)")])
+    assert len(notebooks.link_problems(broken, ROOT / "notebooks")) == 2
     bad_copy = new_notebook(cells=[new_code_cell("class MultiHeadAttention:\n    pass")])
     assert notebooks.redefinition_problems(bad_copy, {"MultiHeadAttention"})
 
