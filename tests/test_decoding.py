@@ -8,17 +8,6 @@ import torch
 
 from course_lib import decoding
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is as fast as two, and on a busy machine two threads
-    waiting for each other cost many times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 BOS, EOS, V = 0, 1, 5
 
 

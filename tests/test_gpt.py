@@ -10,16 +10,6 @@ from torch import nn
 from course_lib.gpt import GPT, GPTConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is as fast as two, and on a busy machine two
-    threads waiting for each other cost ten times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(context_length: int = 16, seed: int = 0, **kwargs) -> GPT:
     torch.manual_seed(seed)
     options = dict(vocab_size=17, context_length=context_length, d_model=32, num_heads=4,

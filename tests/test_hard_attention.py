@@ -7,17 +7,6 @@ from course_lib import hard_attention as H
 from course_lib.train import train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is as fast as two, and on a busy machine two threads
-    waiting for each other cost many times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 def setup(seed=0, hard=True):
     g = torch.Generator().manual_seed(seed)
     data = H.make_pointer_task(64, seq_len=5, num_classes=3, noise_dim=2, generator=g)

@@ -7,15 +7,6 @@ import torch
 from course_lib import history as h
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # these tests train tiny models: one thread is faster than two that wait on each other
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_milestones_are_complete_sorted_by_era_and_cite_their_year():
     assert len(h.MILESTONES) >= 20
     for m in h.MILESTONES:

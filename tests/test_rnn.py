@@ -9,15 +9,6 @@ from course_lib import rnn
 from course_lib.data import synthetic
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # these tests train tiny models: one thread is faster than two that wait on each other
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _numpy_case(seed=0, B=3, T=6, n_in=4, D=5):
     rng = np.random.default_rng(seed)
     params = rnn.init_rnn_params(n_in, D, seed=seed)

@@ -9,16 +9,6 @@ import torch
 from course_lib.sampling import generate, sample_next_token, top_k_filter, top_p_filter
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is as fast as two, and on a busy machine two
-    threads waiting for each other cost ten times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def kept(logits: torch.Tensor) -> list[int]:
     return torch.nonzero(torch.isfinite(logits)).flatten().tolist()
 

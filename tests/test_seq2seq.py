@@ -8,17 +8,6 @@ from course_lib import seq2seq as S
 from course_lib.data.dates import encode_sources, make_date_splits, source_vocab, target_vocab
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is as fast as two, and on a busy machine two threads
-    waiting for each other cost many times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 def model_and_batch(attention=True, seed=0):
     torch.manual_seed(seed)
     src_vocab, tgt_vocab = source_vocab(), target_vocab()

@@ -19,17 +19,6 @@ from course_lib.transformer import (
     greedy_translate,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is as fast as two, and on a busy machine two
-    threads waiting for each other cost ten times the CPU. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 D, H, FF = 32, 4, 64
 
 
