@@ -1,8 +1,8 @@
-"""A small timing helper shared by the benchmark scripts.
+"""Timing helpers shared by the benchmark scripts.
 
-``median_time(fn, repeats, warmup)`` runs ``fn`` ``warmup`` times untimed (first calls pay
-for allocation and kernel selection), then ``repeats`` times, and returns the median wall
-time of one call in seconds. The median resists the outliers a shared machine produces.
+Each contender runs a few untimed warm-up calls (first calls pay for allocation and kernel
+selection), then the contenders are timed in alternation and compared by the median of
+per-round ratios, which resists the outliers a shared machine produces.
 """
 
 from __future__ import annotations
@@ -10,22 +10,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-
-
-def median_time(fn: Callable[[], object], repeats: int = 20, warmup: int = 3) -> float:
-    """Median wall time of one call of ``fn()`` in seconds, after ``warmup`` untimed calls."""
-    if repeats < 1:
-        raise ValueError(f"repeats: expected >= 1, got {repeats}")
-    if warmup < 0:
-        raise ValueError(f"warmup: expected >= 0, got {warmup}")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int = 20,
