@@ -466,13 +466,14 @@ def plot_next_token_probs(probs_by_setting: dict[str, np.ndarray], labels: Seque
     names = list(probs_by_setting)
     arrays = [np.asarray(probs_by_setting[n].detach().cpu() if hasattr(probs_by_setting[n],
               "detach") else probs_by_setting[n], dtype=float) for n in names]
-    order = np.argsort(-arrays[0])[:top]
+    order = np.argsort(-arrays[0])[:top]  # fewer than ``top`` when the vocabulary is small
+    shown = len(order)
     ax = _axes(ax, (8.0, 3.4))
     width = 0.8 / len(names)
     for i, (name, probs) in enumerate(zip(names, arrays, strict=True)):
-        ax.bar(np.arange(top) + (i - (len(names) - 1) / 2) * width, probs[order], width,
+        ax.bar(np.arange(shown) + (i - (len(names) - 1) / 2) * width, probs[order], width,
                label=name)
-    ax.set_xticks(range(top), labels=[repr(labels[j])[1:-1] or " " for j in order])
+    ax.set_xticks(range(shown), labels=[repr(labels[j])[1:-1] or " " for j in order])
     ax.set_ylabel("probability")
     ax.set_xlabel("next character")
     ax.legend()

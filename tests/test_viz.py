@@ -1,0 +1,86 @@
+"""Every plotting helper draws what it is given, on the axes it is given (Agg backend)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from course_lib import history, viz  # noqa: E402
+from course_lib.train import TrainHistory  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_heatmap_labels_and_shape_error() -> None:
+    ax = viz.heatmap(np.eye(3), ["a", "b", "c"], ["x", "y", "z"], title="w")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert ax.get_title() == "w" and len(ax.images) == 1
+    with pytest.raises(ValueError, match=r"expected a 2-D \(T, S\) matrix, got shape \(3,\)"):
+        viz.heatmap(np.ones(3))
+
+
+def test_timeline_has_one_marker_per_milestone() -> None:
+    ax = viz.timeline(history.MILESTONES, history.ERAS)
+    points = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets"))
+    points += sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() not in
+                  (None, "None", ""))
+    assert points >= len(history.MILESTONES)
+
+
+def test_decision_boundary_and_curves() -> None:
+    X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    ax = viz.decision_boundary(lambda p: (p.sum(axis=1) > 1).astype(int), X, np.array([0, 1]))
+    assert ax.collections  # shaded regions and the scattered points
+    ax = viz.scaling_curve([16, 64, 256], [0.6, 0.8, 0.9], xlabel="examples", chance=0.5)
+    assert list(ax.lines[0].get_ydata()) == [0.6, 0.8, 0.9]
+    ax = viz.gradient_norm_plot({"0.9": 0.9 ** np.arange(1, 6), "1.1": 1.1 ** np.arange(1, 6)})
+    assert len(ax.lines) >= 2 and ax.get_yscale() == "log"
+    ax = viz.accuracy_vs_length({"rnn": {10: 0.9, 40: 0.3}, "attention": {10: 1.0, 40: 1.0}},
+                                chance=0.25)
+    assert len(ax.lines) >= 2
+    ax = viz.time_vs_length([16, 64], {"rnn": [1e-3, 4e-3], "attention": [1e-3, 2e-3]})
+    assert len(ax.lines) == 2
+    ax = viz.plot_curves({"soft": ([1, 2, 3], [0.5, 0.8, 1.0])}, ylabel="accuracy")
+    assert list(ax.lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_cjk_helpers() -> None:
+    viz.quiet_missing_glyphs()
+    label = viz.cjk_label("2026年")
+    assert label.startswith("2026")
+    if not viz.has_cjk_font():
+        assert "年" not in label
+
+
+def test_transformer_plots() -> None:
+    maps = [torch.softmax(torch.randn(1, 2, 3, 4), dim=-1) for _ in range(2)]  # 2 layers, 2 heads
+    axes = viz.attention_grid(maps, list("abc"), list("wxyz"), title="cross")
+    assert np.asarray(axes).shape == (2, 2)
+    ax = viz.lr_schedule_plot({"warmup": np.linspace(0.0, 1e-3, 10)})
+    assert len(ax.lines) == 1
+    ax = viz.positional_encoding_heatmap(np.random.default_rng(0).normal(size=(8, 6)))
+    assert ax.images[0].get_array().shape == (8, 6)
+
+
+def test_language_model_plots() -> None:
+    run = TrainHistory(steps=[1, 2, 3], losses=[3.0, 2.5, 2.0], learning_rates=[1e-3] * 3,
+                       evals=[{"step": 3, "val_loss": 2.1}])
+    ax = viz.plot_lm_training(run, bound=2.2, uniform_loss=4.6)
+    assert len(ax.lines) >= 2
+    probs = {"T=1": np.array([0.5, 0.3, 0.2]), "T=0.5": np.array([0.8, 0.15, 0.05])}
+    ax = viz.plot_next_token_probs(probs, ["a", "b", "c"])
+    assert len(ax.patches) == 6
+    ax = viz.plot_generation_timing([32, 64], {"cache": [0.1, 0.2], "no cache": [0.2, 0.6]})
+    assert len(ax.lines) == 2
+    ax = viz.plot_loss_by_position(np.linspace(2.5, 1.5, 16))
+    assert len(ax.lines[0].get_ydata()) == 16
