@@ -71,6 +71,9 @@ def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-
         return f"{what}: expected shape {e.shape}, got {a.shape}{hint}"
     if not _is_numeric(actual):
         return None if np.array_equal(a, e) else f"{what}: expected {e!r}, got {a!r}"
+    if _kind(expected) == "b" and _kind(actual) not in (None, "b"):
+        return (f"{what}: expected a bool array (True/False), got dtype {_dtype_name(actual)}. "
+                "Masks are bool: compare (e.g. `j <= i`) instead of building 0/1 numbers.")
     e = e.astype(np.float64)
     bad = ~np.isfinite(a) & np.isfinite(e)
     if bad.any():
@@ -80,7 +83,30 @@ def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-
                 f"exp, or guarding a division by zero, usually fixes this.")
     if np.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True):
         return None
-    return _value_mismatch(a, e, what)
+    message = _value_mismatch(a, e, what)
+    if _kind(expected) == "f" and _kind(actual) in ("i", "u"):
+        message += (f" Your values are integers (dtype {_dtype_name(actual)}): an integer "
+                    "division, or a missing float conversion?")
+    return message
+
+
+def _kind(value: Any) -> str | None:
+    """NumPy-style dtype kind ('b', 'i', 'u', 'f', ...) of an array or tensor; None otherwise."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return None
+    kind = getattr(dtype, "kind", None)
+    if kind is not None:
+        return kind
+    if str(dtype) == "torch.bool":
+        return "b"
+    if dtype.is_floating_point:
+        return "f"
+    return "c" if dtype.is_complex else "i"
+
+
+def _dtype_name(value: Any) -> str:
+    return str(getattr(value, "dtype", type(value).__name__)).replace("torch.", "")
 
 
 def _is_numeric(value: Any) -> bool:

@@ -124,3 +124,19 @@ def test_check_value_and_check_true() -> None:
         checks.check_value(np.ones(2), np.ones(3), name="ones")
     with pytest.raises(CheckFailed, match="rows: must sum to one"):
         checks.check_true(False, "must sum to one", name="rows")
+
+
+def test_wrong_dtype_is_named() -> None:
+    def causal(n: int) -> np.ndarray:
+        return np.tril(np.ones((n, n), dtype=bool))
+
+    def float_mask(n: int) -> torch.Tensor:
+        return torch.tril(torch.ones(n, n))
+
+    with pytest.raises(CheckFailed, match="expected a bool array .* got dtype float32"):
+        checks.check_function(float_mask, causal, lambda rng: (int(rng.integers(2, 6)),))
+    with pytest.raises(CheckFailed, match=r"values are integers \(dtype int64\)"):
+        checks.check_function(lambda x: (x * 10).astype(np.int64), lambda x: x * 10.0,
+                              lambda rng: (rng.random(4),))
+    checks.check_function(lambda n: torch.tril(torch.ones(n, n, dtype=torch.bool)), causal,
+                          lambda rng: (int(rng.integers(2, 6)),))

@@ -133,3 +133,19 @@ def test_strip_solutions_and_hidden_tests() -> None:
         "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()")
     test = "check(f)\n### BEGIN HIDDEN TESTS\ncheck(g)\n### END HIDDEN TESTS\ndone()"
     assert notebooks.strip_hidden_tests(test) == "check(f)\ndone()"
+
+
+def test_release_writes_student_versions(tmp_path: Path) -> None:
+    """`course release` removes every solution and hidden test, and keeps every test cell."""
+    from course_lib.cli import main
+
+    assert main(["release", "--out", str(tmp_path), *map(str, LESSONS)]) == 0
+    for path in LESSONS:
+        source, student = notebooks.read(path), notebooks.read(tmp_path / path.name)
+        assert len(student.cells) == len(source.cells)
+        for before, after in zip(source.cells, student.cells, strict=True):
+            assert notebooks.SOLUTION_BEGIN not in after.source
+            assert notebooks.HIDDEN_BEGIN not in after.source
+            if notebooks.is_answer_cell(before):
+                assert "raise NotImplementedError()" in after.source
+        assert not notebooks.stored_output_problems(student)
