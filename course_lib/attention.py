@@ -98,6 +98,7 @@ class AdditiveScore(nn.Module):
         self.v = nn.Linear(hidden_dim, 1, bias=False)  # v^T
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """``q (B, T, dq)``, ``k (B, S, dk)`` -> scores ``(B, T, S)``."""
         _check_rank(q, 3, "q", "(B, T, dq)")
         _check_rank(k, 3, "k", "(B, S, dk)")
         if q.shape[0] != k.shape[0]:
@@ -119,6 +120,7 @@ class GeneralScore(nn.Module):
         self.key_proj = nn.Linear(key_dim, query_dim, bias=False)  # k -> W k
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """``q (B, T, dq)``, ``k (B, S, dk)`` -> scores ``q W k^T`` ``(B, T, S)``."""
         return dot_product_scores(q, self.key_proj(k))
 
 
@@ -160,6 +162,9 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``query (B, dq) | (B, T, dq)``, ``keys (B, S, dk)``, ``values (B, S, dv)``,
+        ``mask (B, S)`` -> ``(context (B, dv), weights (B, S))`` for a 2-D query,
+        else ``(context (B, T, dv), weights (B, T, S))``."""
         single = query.dim() == 2  # one decoder step: (B, dq)
         q = query[:, None, :] if single else query
         if values.shape[:2] != keys.shape[:2]:
@@ -226,6 +231,8 @@ class NadarayaWatson(nn.Module):
 
     def forward(self, x_query: torch.Tensor, x_keys: torch.Tensor, y_values: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x_query (Q,)``, ``x_keys (K,)``, ``y_values (K,)`` ->
+        ``(y_hat (Q,), weights (Q, K))``."""
         return nadaraya_watson(x_query, x_keys, y_values, self.bandwidth)
 
 
@@ -328,6 +335,7 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
     def extra_repr(self) -> str:
+        """Shown inside ``repr(module)``: ``d_model``, ``num_heads``, ``dropout``."""
         return f"d_model={self.d_model}, num_heads={self.num_heads}, dropout={self.dropout}"
 
     # ---- projections
@@ -410,6 +418,8 @@ class MultiHeadAttention(nn.Module):
                 need_weights: bool = False, cache: KVCache | None = None,
                 attn_bias: torch.Tensor | None = None, rotary: RotaryEmbedding | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``query (B, T, D)``, ``key (B, S, kdim)``, ``value (B, S, vdim)`` -> ``(out (B, T, D),
+        weights (B, H, T, S) or None)``: weights only with ``need_weights``; see the class."""
         key = query if key is None else key
         value = key if value is None else value
         self._check_inputs(query, key, value)

@@ -20,6 +20,7 @@ from course_lib import env, notebooks
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the sub-command, return its exit code."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,11 +41,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def doctor(args: argparse.Namespace) -> int:
+    """``course doctor``: print the environment report; exit code 0."""
     print(env.format_report(env.environment_report()))
     return 0
 
 
 def clean_notebooks(args: argparse.Namespace) -> int:
+    """``course clean``: strip outputs and execution counts of ``args.paths`` in place."""
     for path in args.paths:
         nb = notebooks.read(path)
         if notebooks.clean(nb):

@@ -78,6 +78,8 @@ class AttentionClassifier(nn.Module):
     def forward(self, keys: torch.Tensor, values: torch.Tensor,
                 generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``keys (B, S, dk)``, ``values (B, S, C)`` -> ``(logits (B, C), probs (B, S),
+        picked (B,) or None)``; ``picked`` (the chosen position) only for hard attention."""
         probs = torch.softmax(self.score(keys).squeeze(-1), dim=-1)  # (B, S)
         if not self.hard:
             context = torch.bmm(probs[:, None, :], values).squeeze(1)  # (B, C)

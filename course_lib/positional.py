@@ -74,6 +74,7 @@ class SinusoidalPositionalEncoding(nn.Module):
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``x (B, T, D) -> (B, T, D)``: adds the codes of positions ``offset .. offset+T-1``."""
         _check_length(offset + x.shape[1], self.max_len)
         if x.shape[-1] != self.pe.shape[1]:
             raise ValueError(f"x: expected shape (B, T, {self.pe.shape[1]}), got {tuple(x.shape)}")
@@ -94,6 +95,7 @@ class LearnedPositionalEmbedding(nn.Module):
         nn.init.normal_(self.embedding.weight, std=0.02)  # GPT-2's initialisation
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``x (B, T, D) -> (B, T, D)``: adds the vectors of positions ``offset .. offset+T-1``."""
         T = x.shape[1]
         _check_length(offset + T, self.max_len)
         positions = torch.arange(offset, offset + T, device=x.device)
@@ -140,6 +142,7 @@ class RelativePositionRepresentations(nn.Module):
 
     def forward(self, T: int, S: int | None = None, offset: int | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``T`` queries, ``S`` keys (default ``T``) -> ``(a_k (T, S, Dh), a_v (T, S, Dh))``."""
         index = self.indices(T, S, offset)
         return self.key_embeddings(index), self.value_embeddings(index)
 
@@ -211,6 +214,7 @@ class T5RelativeBias(nn.Module):
         self.embedding = nn.Embedding(num_buckets, num_heads)
 
     def forward(self, T: int, S: int | None = None, offset: int | None = None) -> torch.Tensor:
+        """``T`` queries, ``S`` keys (default ``T``) -> bias ``(1, H, T, S)``."""
         distance = relative_positions(T, S, offset, device=self.embedding.weight.device)
         bucket = t5_relative_position_bucket(distance, self.bidirectional, self.num_buckets,
                                              self.max_distance)
@@ -274,6 +278,8 @@ class RotaryEmbedding(nn.Module):
         return positions[:, None] * self.inv_freq[None, :]
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``x (..., T, Dh) -> (..., T, Dh)``, e.g. ``(B, H, T, Dh)``, rotated for positions
+        ``offset .. offset+T-1``."""
         if x.shape[-1] != self.head_dim:
             raise ValueError(f"x: expected last dim {self.head_dim} (head_dim), "
                              f"got shape {tuple(x.shape)}")

@@ -124,6 +124,7 @@ class RNNCell(nn.Module):
         self.bias_hh = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
 
     def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+        """``x_t (B, I)``, ``h_prev (B, D)`` -> ``h_t (B, D)``."""
         if x_t.shape[-1] != self.input_size:
             raise ValueError(f"x_t: expected last dimension {self.input_size}, "
                              f"got shape {tuple(x_t.shape)}")
@@ -143,6 +144,7 @@ class SimpleRNN(nn.Module):
 
     def forward(self, x: torch.Tensor,
                 h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, T, I)``, ``h0 (B, D)`` (``None``: zeros) -> ``(hs (B, T, D), h_T (B, D))``."""
         if x.dim() != 3:
             raise ValueError(f"x: expected shape (B, T, I), got {tuple(x.shape)}")
         h = x.new_zeros(x.shape[0], self.cell.hidden_size) if h0 is None else h0
@@ -246,6 +248,7 @@ class RecurrentClassifier(nn.Module):
                     bias[hidden_size:2 * hidden_size].fill_(gate_bias / 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, T)`` token ids -> logits ``(B, C)``."""
         states, _ = self.rnn(self.embed(x))
         return self.head(states[:, -1])
 
@@ -278,6 +281,7 @@ class AttentionClassifier(nn.Module):
         self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, T)`` token ids, ``T <= max_len`` -> logits ``(B, C)``."""
         if x.dim() != 2 or x.shape[1] > self.max_len:
             raise ValueError(f"x: expected shape (B, T) with T <= {self.max_len}, "
                              f"got {tuple(x.shape)}")
@@ -398,6 +402,7 @@ class AddingRegressor(nn.Module):
                 self.rnn.weight_hh_l0.copy_(torch.as_tensor(w.T, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, T, 2)`` -> predicted sums ``(B,)``."""
         states, _ = self.rnn(x)
         return self.head(states[:, -1]).squeeze(-1)
 
@@ -461,6 +466,7 @@ class Seq2SeqGRU(nn.Module):
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor,
                 tgt_in: torch.Tensor) -> torch.Tensor:
+        """``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` -> logits ``(B, T, V)``."""
         states, _ = self.decoder(self.embed(tgt_in), self.encode(src, src_lengths))
         return self.out(states)
 

@@ -55,6 +55,8 @@ class Encoder(nn.Module):
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``src (B, S)`` ids, ``lengths (B,)`` -> ``(outputs (B, S, 2H), summary (B, 2H))``,
+        ``H`` the GRU's hidden size."""
         if src.dim() != 2:
             raise ValueError(f"src: expected shape (B, S), got {tuple(src.shape)}")
         if lengths.shape != (src.shape[0],):
@@ -153,6 +155,8 @@ class Seq2Seq(nn.Module):
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` (teacher forcing) ->
+        ``(logits (B, T, V), weights (B, T, S) or None)``."""
         h, enc_out, mask, summary, keys = self.encode(src, src_lengths)
         all_logits, all_weights = [], []
         for t in range(tgt_in.shape[1]):  # teacher forcing: feed the true previous token
