@@ -132,11 +132,16 @@ def sequence_exact_match(predictions: torch.Tensor | Sequence[Sequence[int]],
     return float((~wrong.any(dim=1)).float().mean()) if targets.shape[0] else 0.0
 
 
-def string_exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
-    """Fraction of decoded strings equal to their targets (the metric lesson 04 reports)."""
+def string_matches(predictions: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
+    """``(N,)`` bool: which decoded strings equal their targets exactly."""
     if len(predictions) != len(targets):
         raise ValueError(f"predictions: expected {len(targets)} strings (as in targets), "
                          f"got {len(predictions)}")
-    if not targets:
-        return 0.0
-    return sum(p == t for p, t in zip(predictions, targets, strict=True)) / len(targets)
+    return torch.tensor([p == t for p, t in zip(predictions, targets, strict=True)],
+                        dtype=torch.bool)
+
+
+def string_exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
+    """Fraction of decoded strings equal to their targets (the metric lesson 04 reports)."""
+    matches = string_matches(predictions, targets)
+    return float(matches.float().mean()) if len(matches) else 0.0

@@ -15,8 +15,6 @@ Shapes: B batch, T sequence length, I input width, D hidden width, V vocabulary,
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +23,7 @@ from torch import nn
 
 from course_lib.data import synthetic
 from course_lib.history import numerical_gradient, relative_error  # noqa: F401 (re-exported)
+from course_lib.timing import median_seconds
 from course_lib.train import TrainHistory, train
 
 # --- NumPy RNN: forward and backpropagation through time ----------------------------------
@@ -508,18 +507,6 @@ def accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData) -> dict[i
 # --- sequential vs parallel ---------------------------------------------------------------
 
 
-def median_forward_time(fn: Callable[[], object], repeats: int = 5) -> float:
-    """Median wall time in seconds of ``fn()`` over ``repeats`` runs after one warm-up run."""
-    with torch.no_grad():
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def time_rnn_vs_attention(lengths: list[int], *, width: int = 64, batch_size: int = 8,
                           num_heads: int = 4, repeats: int = 5,
                           seed: int = 0) -> dict[str, list[float]]:
@@ -536,9 +523,10 @@ def time_rnn_vs_attention(lengths: list[int], *, width: int = 64, batch_size: in
     loop, fused = SimpleRNN(width, width), nn.RNN(width, width, batch_first=True)
     attention = MultiHeadAttention(width, num_heads)
     times: dict[str, list[float]] = {"rnn loop": [], "rnn fused": [], "self-attention": []}
-    for length in lengths:
-        x = torch.randn(batch_size, length, width)
-        times["rnn loop"].append(median_forward_time(lambda x=x: loop(x), repeats))
-        times["rnn fused"].append(median_forward_time(lambda x=x: fused(x), repeats))
-        times["self-attention"].append(median_forward_time(lambda x=x: attention(x), repeats))
+    models = {"rnn loop": loop, "rnn fused": fused, "self-attention": attention}
+    with torch.no_grad():
+        for length in lengths:
+            x = torch.randn(batch_size, length, width)
+            for name, model in models.items():
+                times[name].append(median_seconds(lambda m=model, x=x: m(x), repeats))
     return times

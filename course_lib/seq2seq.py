@@ -232,13 +232,6 @@ def predict_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bo
     return torch.cat(outputs)
 
 
-def exact_match(predicted: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
-    """(N,) bool: which predictions equal their target exactly."""
-    if len(predicted) != len(targets):
-        raise ValueError(f"predicted: expected {len(targets)} strings, got {len(predicted)}")
-    return torch.tensor([p == t for p, t in zip(predicted, targets, strict=True)])
-
-
 def translate_texts(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
               max_len: int = 11, beam_size: int = 1) -> str | list[str]:
     """Translate one string (or a list) with ``model``; raises ``ValueError`` naming any

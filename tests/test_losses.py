@@ -148,3 +148,4 @@ def test_metric_errors_and_string_exact_match():
                                      ["2024-01-02", "1999-12-30"]) == 0.5
     with pytest.raises(ValueError, match="predictions: expected 2 strings"):
         losses.string_exact_match(["a"], ["a", "b"])
+    assert losses.string_matches(["a", "b"], ["a", "c"]).tolist() == [True, False]
