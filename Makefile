@@ -10,7 +10,7 @@ JUPYTER_ARGS ?=
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks lint course doctor benchmarks clean-notebooks clean
+.PHONY: lab test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: $(STAMP)
 
 course: $(STAMP)  ## execute every notebook headless: build/executed, build/html, wall times
 	$(BIN)/python -m course_lib build
+
+check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
+	$(BIN)/python tools/check_release.py
 
 doctor: $(STAMP)  ## environment report
 	$(BIN)/python -m course_lib doctor
