@@ -37,19 +37,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 course: $(STAMP)  ## execute every notebook headless: build/executed, build/html, wall times
-	$(BIN)/python -m course_lib build
+	$(BIN)/python -m course_tools build
 
 check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
-	$(BIN)/python tools/check_release.py
+	$(BIN)/python -m course_tools.check_release
 
 doctor: $(STAMP)  ## environment report
-	$(BIN)/python -m course_lib doctor
+	$(BIN)/python -m course_tools doctor
 
 benchmarks: $(STAMP)  ## ratios against PyTorch references (slow; not tests)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from stored notebooks
-	$(BIN)/python -m course_lib clean notebooks/*.ipynb
+	$(BIN)/python -m course_tools clean notebooks/*.ipynb
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -16,7 +16,7 @@ keys are all masked out gets all-zero weights and a zero output, never NaN.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -24,14 +24,16 @@ from torch import nn
 
 from course_lib.masks import causal_mask, check_mask
 
-if TYPE_CHECKING:  # imported only for type hints; positional imports this module
-    from course_lib.positional import RotaryEmbedding
+# A rotation of queries or keys by position, such as positional.RotaryEmbedding:
+# ``rotate(x (B, H, T, Dh), offset=first_position) -> (B, H, T, Dh)``. Attention takes any
+# such callable, so this module needs no positional class (positional imports nothing).
+Rotation = Callable[..., torch.Tensor]
 
 __all__ = [
     "masked_softmax", "dot_product_scores", "scaled_dot_product_scores", "AdditiveScore",
     "GeneralScore", "scaled_dot_product_attention", "AdditiveAttention", "nadaraya_watson",
     "NadarayaWatson", "split_heads", "merge_heads", "KVCache", "MultiHeadAttention",
-    "copy_from_torch_mha",
+    "copy_from_torch_mha", "relative_attention", "Rotation",
 ]
 
 
@@ -306,7 +308,7 @@ class MultiHeadAttention(nn.Module):
     ``forward(query (B, T, D), key (B, S, kdim) = query, value (B, S, vdim) = key, *,
     key_padding_mask (B, S) bool True = real token, attn_mask bool (T, S) | (B, T, S) |
     (B, H, T, S) True = may attend, is_causal, need_weights, cache: KVCache, attn_bias
-    float broadcastable to (B, H, T, S), rotary: RotaryEmbedding)``
+    float broadcastable to (B, H, T, S), rotary: Rotation)``
     -> ``(out (B, T, D), weights (B, H, T, S) or None)``.
 
     With a ``cache``, ``key``/``value`` hold only the new tokens; they are appended and the
@@ -416,7 +418,7 @@ class MultiHeadAttention(nn.Module):
                 key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, is_causal: bool = False,
                 need_weights: bool = False, cache: KVCache | None = None,
-                attn_bias: torch.Tensor | None = None, rotary: RotaryEmbedding | None = None
+                attn_bias: torch.Tensor | None = None, rotary: Rotation | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``query (B, T, D)``, ``key (B, S, kdim)``, ``value (B, S, vdim)`` -> ``(out (B, T, D),
         weights (B, H, T, S) or None)``: weights only with ``need_weights``; see the class."""
@@ -525,3 +527,32 @@ def copy_from_torch_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAttention)
 def _check_rank(x: torch.Tensor, rank: int, name: str, expected: str) -> None:
     if x.dim() != rank:
         raise ValueError(f"{name}: expected shape {expected}, got {tuple(x.shape)}")
+
+
+# --------------------------------------------------------------------------- relative positions
+def relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                       rel: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+                       mask: torch.Tensor | None = None,
+                       offset: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention with Shaw et al. (2018) relative position representations.
+
+    ``e_ij = q_i . (k_j + a^K_ij) / sqrt(Dh)``, ``w = masked_softmax(e)``,
+    ``z_i = sum_j w_ij (v_j + a^V_ij)``.
+
+    ``rel(T, S, offset) -> (a_k (T, S, Dh), a_v (T, S, Dh))`` gives the relative position
+    representations, e.g. :class:`course_lib.positional.RelativePositionRepresentations`.
+
+    Args:
+        q: ``(B, H, T, Dh)``; k, v: ``(B, H, S, Dh)``; mask: bool broadcastable to
+        ``(B, H, T, S)``, ``True`` = may attend.
+
+    Returns:
+        ``(out (B, H, T, Dh), weights (B, H, T, S))``.
+    """
+    T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
+    a_k, a_v = rel(T, S, offset)  # (T, S, Dh) each
+    # q.(k + a^K) = q.k + q.a^K; the second term is one batched product per query position.
+    scores = q @ k.transpose(-2, -1) + torch.einsum("bhtd,tsd->bhts", q, a_k)
+    weights = masked_softmax(scores / math.sqrt(Dh), mask)
+    out = weights @ v + torch.einsum("bhts,tsd->bhtd", weights, a_v)
+    return out, weights

@@ -7,7 +7,8 @@ outputs shuffle the same way. Each scheme here breaks that symmetry differently:
   :class:`SinusoidalPositionalEncoding` (Vaswani et al. 2017),
   :class:`LearnedPositionalEmbedding` (Gehring et al. 2017; GPT);
 * relative, inside attention: :class:`RelativePositionRepresentations` (Shaw et al. 2018)
-  with :func:`relative_attention`; :class:`T5RelativeBias` (Raffel et al. 2020);
+  with :func:`course_lib.attention.relative_attention`;
+  :class:`T5RelativeBias` (Raffel et al. 2020);
   :func:`alibi_bias` (Press et al. 2021);
 * rotations of q and k: :class:`RotaryEmbedding` (RoPE, Su et al. 2021).
 
@@ -23,11 +24,9 @@ import math
 import torch
 from torch import nn
 
-from course_lib.attention import masked_softmax
-
 __all__ = [
     "sinusoidal_encoding", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
-    "relative_positions", "RelativePositionRepresentations", "relative_attention",
+    "relative_positions", "RelativePositionRepresentations",
     "t5_relative_position_bucket", "T5RelativeBias", "alibi_slopes", "alibi_bias",
     "RotaryEmbedding",
 ]
@@ -145,30 +144,6 @@ class RelativePositionRepresentations(nn.Module):
         """``T`` queries, ``S`` keys (default ``T``) -> ``(a_k (T, S, Dh), a_v (T, S, Dh))``."""
         index = self.indices(T, S, offset)
         return self.key_embeddings(index), self.value_embeddings(index)
-
-
-def relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                       rel: RelativePositionRepresentations, mask: torch.Tensor | None = None,
-                       offset: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Attention with Shaw et al. (2018) relative position representations.
-
-    ``e_ij = q_i . (k_j + a^K_ij) / sqrt(Dh)``, ``w = masked_softmax(e)``,
-    ``z_i = sum_j w_ij (v_j + a^V_ij)``.
-
-    Args:
-        q: ``(B, H, T, Dh)``; k, v: ``(B, H, S, Dh)``; mask: bool broadcastable to
-        ``(B, H, T, S)``, ``True`` = may attend.
-
-    Returns:
-        ``(out (B, H, T, Dh), weights (B, H, T, S))``.
-    """
-    T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
-    a_k, a_v = rel(T, S, offset)  # (T, S, Dh) each
-    # q.(k + a^K) = q.k + q.a^K; the second term is one batched product per query position.
-    scores = q @ k.transpose(-2, -1) + torch.einsum("bhtd,tsd->bhts", q, a_k)
-    weights = masked_softmax(scores / math.sqrt(Dh), mask)
-    out = weights @ v + torch.einsum("bhts,tsd->bhtd", weights, a_v)
-    return out, weights
 
 
 # --------------------------------------------------------------------------- T5

@@ -46,6 +46,6 @@ def test_environment_report_has_the_facts() -> None:
 
 
 def test_doctor_command_runs() -> None:
-    result = subprocess.run([sys.executable, "-m", "course_lib", "doctor"],
+    result = subprocess.run([sys.executable, "-m", "course_tools", "doctor"],
                             capture_output=True, text=True, check=True)
     assert "torch" in result.stdout and "cpu cores" in result.stdout

@@ -11,18 +11,15 @@ from pathlib import Path
 import pytest
 
 import course_lib
-from course_lib import notebooks
+from course_tools import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = notebooks.lesson_paths(ROOT / "notebooks")
-TOOLING = {"course_lib.cli", "course_lib.notebooks", "course_lib.__main__"}
 
 
 def _library_names() -> set[str]:
     names: set[str] = set()
     for info in pkgutil.walk_packages(course_lib.__path__, prefix="course_lib."):
-        if info.name in TOOLING:
-            continue
         module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
             if (not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
@@ -137,7 +134,7 @@ def test_strip_solutions_and_hidden_tests() -> None:
 
 def test_release_writes_student_versions(tmp_path: Path) -> None:
     """`course release` removes every solution and hidden test, and keeps every test cell."""
-    from course_lib.cli import main
+    from course_tools.cli import main
 
     assert main(["release", "--out", str(tmp_path), *map(str, LESSONS)]) == 0
     for path in LESSONS:

@@ -8,7 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.attention import KVCache, MultiHeadAttention, copy_from_torch_mha
+from course_lib.attention import (
+    KVCache,
+    MultiHeadAttention,
+    copy_from_torch_mha,
+    relative_attention,
+)
 from course_lib.masks import causal_mask
 from course_lib.positional import (
     LearnedPositionalEmbedding,
@@ -18,7 +23,6 @@ from course_lib.positional import (
     T5RelativeBias,
     alibi_bias,
     alibi_slopes,
-    relative_attention,
     relative_positions,
     sinusoidal_encoding,
     t5_relative_position_bucket,

@@ -2,8 +2,8 @@
 
 Usage (in a throw-away build script, e.g. build/drafts/make_03.py)::
 
-    import sys; sys.path.insert(0, "tools")
-    from nbtools import md, code, notes, answer, grader_test, write_notebook
+    import sys; (run from the repository root)
+    from course_tools.nbtools import md, code, notes, answer, grader_test, write_notebook
 
     cells = [
         md("# 03 · What attention is", slide="slide"),

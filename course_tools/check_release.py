@@ -16,8 +16,8 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 
-from course_lib import notebooks
-from course_lib.cli import main as course
+from course_tools import notebooks
+from course_tools.cli import main as course
 
 OUT = Path("build/release")
 

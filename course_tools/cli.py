@@ -1,4 +1,4 @@
-"""The ``course`` command (also ``python -m course_lib``).
+"""The ``course`` command (also ``python -m course_tools``).
 
     course doctor               environment report
     course build [NB ...]       execute notebooks headless: build/executed, build/html, wall times
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import env, notebooks
+from course_lib import env
+from course_tools import notebooks
 
 
 def main(argv: list[str] | None = None) -> int:
