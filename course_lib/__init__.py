@@ -12,6 +12,12 @@ from types import ModuleType
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "attention", "checkpoint", "checks", "data", "decoding", "env", "gpt", "hard_attention",
+    "history", "losses", "masks", "numpy_ref", "positional", "rnn", "sampling", "schedules",
+    "seq2seq", "timing", "train", "transformer", "validate", "viz",
+]
+
 
 def __getattr__(name: str) -> ModuleType:
     if name.startswith("_"):

@@ -28,6 +28,11 @@ from typing import Any
 
 import torch
 
+__all__ = [
+    "map_state", "greedy_decode", "beam_search", "sequence_log_prob", "beam_step",
+]
+
+
 State = Any
 StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
 

@@ -10,6 +10,12 @@ import sys
 import numpy as np
 import torch
 
+__all__ = [
+    "pick_device", "seed_everything", "set_threads", "available_cores", "environment_report",
+    "format_report", "setup_notebook",
+]
+
+
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """Return ``prefer`` if given, else the best available device: cuda, then mps, then cpu."""

@@ -22,6 +22,18 @@ import numpy as np
 import torch
 from torch import nn
 
+__all__ = [
+    "ERAS", "SCHOOLS", "Milestone", "era_of", "MILESTONES", "milestones_table",
+    "markdown_table", "mcculloch_pitts", "BINARY_INPUTS", "GATES", "perceptron_predict",
+    "perceptron_update", "train_perceptron", "best_linear_accuracy", "init_mlp", "sigmoid",
+    "mlp_forward", "binary_cross_entropy", "mlp_backward", "numerical_gradient",
+    "relative_error", "mlp_gradient_check", "train_mlp", "mlp_accuracy",
+    "collapse_linear_layers", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEGATORS",
+    "review_sentences", "rule_based_sentiment", "bag_of_words", "review_vocabulary",
+    "two_spirals", "make_mlp", "fit_classifier",
+]
+
+
 # --- milestones ---------------------------------------------------------------------------
 
 ERAS: tuple[tuple[str, int, int], ...] = (

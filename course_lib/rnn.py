@@ -26,6 +26,16 @@ from course_lib.history import numerical_gradient, relative_error  # noqa: F401 
 from course_lib.timing import median_seconds
 from course_lib.train import TrainHistory, train
 
+__all__ = [
+    "init_rnn_params", "rnn_step_numpy", "rnn_forward_numpy", "rnn_backward_numpy", "RNNCell",
+    "SimpleRNN", "copy_from_torch_rnn", "matrix_with_spectral_radius", "spectral_radius",
+    "gradient_norms_vs_distance", "RecurrentClassifier", "AttentionClassifier",
+    "make_classifier", "count_parameters", "RecallResult", "train_recall",
+    "clip_by_global_norm", "AddingRegressor", "train_adding", "Seq2SeqGRU",
+    "symbol_accuracy_by_length", "time_rnn_vs_attention",
+]
+
+
 # --- NumPy RNN: forward and backpropagation through time ----------------------------------
 
 Params = dict[str, np.ndarray]
@@ -444,36 +454,39 @@ class Seq2SeqGRU(nn.Module):
     """A GRU encoder-decoder *without* attention (Sutskever et al., 2014; Cho et al., 2014).
 
     The encoder's last state is the only thing the decoder sees of the source: one
-    ``hidden_size`` vector, whatever the input length.
+    ``hidden_size`` vector, whatever the input length. Sources are padded with ``pad_id``
+    after each row's last token; the model builds its own padding mask from them.
 
-    forward(src (B, S), src_lengths (B,), tgt_in (B, T)) -> logits (B, T, V).
+    forward(src (B, S) ids, tgt_in (B, T) ids) -> logits (B, T, V).
     """
 
-    def __init__(self, vocab_size: int, hidden_size: int = 32, embed_dim: int = 16) -> None:
+    def __init__(self, vocab_size: int, hidden_size: int = 32, embed_dim: int = 16,
+                 pad_id: int = 0) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=synthetic.PAD_ID)
+        self.pad_id = pad_id
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.encoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
         self.decoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
         self.out = nn.Linear(hidden_size, vocab_size)
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor:
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
         """The context vector: (1, B, D), the encoder state after each example's last token."""
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed(src), src_lengths.cpu(),
+        lengths = (src != self.pad_id).sum(dim=1)
+        packed = nn.utils.rnn.pack_padded_sequence(self.embed(src), lengths.cpu(),
                                                    batch_first=True, enforce_sorted=False)
         _, context = self.encoder(packed)
         return context
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor,
-                tgt_in: torch.Tensor) -> torch.Tensor:
-        """``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` -> logits ``(B, T, V)``."""
-        states, _ = self.decoder(self.embed(tgt_in), self.encode(src, src_lengths))
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``."""
+        states, _ = self.decoder(self.embed(tgt_in), self.encode(src))
         return self.out(states)
 
     @torch.no_grad()
-    def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    def greedy(self, src: torch.Tensor, bos_id: int, steps: int) -> torch.Tensor:
         """Feed back the most likely token for ``steps`` steps -> (B, steps) ids."""
-        state = self.encode(src, src_lengths)
-        token = torch.full((src.shape[0], 1), synthetic.BOS_ID, dtype=torch.long)
+        state = self.encode(src)
+        token = torch.full((src.shape[0], 1), bos_id, dtype=torch.long)
         outputs = []
         for _ in range(steps):
             states, state = self.decoder(self.embed(token), state)
@@ -482,18 +495,11 @@ class Seq2SeqGRU(nn.Module):
         return torch.cat(outputs, dim=1)
 
 
-def seq2seq_loss(model: Seq2SeqGRU, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Cross-entropy over the real target positions (padding ignored)."""
-    src, lengths, tgt_in, tgt_out = batch
-    logits = model(src, lengths, tgt_in)
-    return nn.functional.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(),
-                                       ignore_index=synthetic.PAD_ID)
-
-
-def accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData) -> dict[int, float]:
+def symbol_accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData
+                              ) -> dict[int, float]:
     """Greedy-decoding per-symbol accuracy (EOS not counted), grouped by source length."""
     steps = int(data.src_lengths.max())
-    predicted = model.greedy(data.src, data.src_lengths, steps)
+    predicted = model.greedy(data.src, synthetic.BOS_ID, steps)
     target = data.tgt_out[:, :steps]
     real = torch.arange(steps)[None, :] < data.src_lengths[:, None]
     correct = (predicted == target) & real

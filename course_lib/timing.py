@@ -12,6 +12,11 @@ from collections.abc import Callable
 
 import torch
 
+__all__ = [
+    "median_seconds", "seconds_per_training_step",
+]
+
+
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of one call of ``fn()`` in seconds, after ``warmup`` untimed calls.

@@ -12,11 +12,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+
+__all__ = [
+    "TrainHistory", "random_batches", "train", "evaluating", "evaluate", "perplexity",
+]
+
 
 Batch = Any
 LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
@@ -141,15 +147,22 @@ def train(
     return history
 
 
-def evaluate(model: torch.nn.Module, eval_fn: EvalFn) -> dict[str, float]:
-    """Run ``eval_fn`` in eval mode without gradients, then restore the model's mode."""
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``with evaluating(model):`` eval mode (no dropout) inside, the previous mode after,
+    even when the body raises."""
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            metrics = eval_fn(model)
+        yield model
     finally:
         model.train(was_training)
+
+
+def evaluate(model: torch.nn.Module, eval_fn: EvalFn) -> dict[str, float]:
+    """Run ``eval_fn`` in eval mode without gradients, then restore the model's mode."""
+    with evaluating(model), torch.no_grad():
+        metrics = eval_fn(model)
     return {k: float(v) for k, v in metrics.items()}
 
 

@@ -12,6 +12,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+__all__ = [
+    "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
+    "accuracy_vs_length", "time_vs_length", "PINYIN", "has_cjk_font", "quiet_missing_glyphs",
+    "cjk_label", "word_weights", "plot_curves", "alignment_heatmap", "accuracy_by_length",
+    "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
+    "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
+]
+
+
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
     if ax is None:

@@ -13,7 +13,7 @@ from course_lib.gpt import GPT, GPTConfig
 
 def _gpt(seed: int = 0, **overrides) -> GPT:
     torch.manual_seed(seed)
-    settings = dict(vocab_size=11, context_length=16, d_model=32, num_heads=4, num_layers=2)
+    settings = dict(vocab_size=11, max_len=16, d_model=32, num_heads=4, num_layers=2)
     settings.update(overrides)
     return GPT(GPTConfig(**settings))
 

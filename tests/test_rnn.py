@@ -175,6 +175,7 @@ def test_clipping_keeps_an_exploding_run_finite():
 
 
 def test_seq2seq_learns_short_reversal_and_reports_accuracy_by_length():
+    from course_lib.seq2seq import sequence_loss
     from course_lib.train import random_batches, train
 
     data = synthetic.reversal_task(2000, 1, 3, num_symbols=4, seed=0)
@@ -182,9 +183,9 @@ def test_seq2seq_learns_short_reversal_and_reports_accuracy_by_length():
     model = rnn.Seq2SeqGRU(data.vocab_size, hidden_size=16, embed_dim=8)
     batches = random_batches(*data.tensors(), batch_size=32,
                              generator=torch.Generator().manual_seed(0))
-    train(model, batches, rnn.seq2seq_loss, steps=150, lr=2e-2, progress=False)
+    train(model, batches, sequence_loss, steps=150, lr=2e-2, progress=False)
     test = synthetic.reversal_task(300, 1, 3, num_symbols=4, seed=1)
-    accuracy = rnn.accuracy_by_length(model, test)
+    accuracy = rnn.symbol_accuracy_by_length(model, test)
     assert sorted(accuracy) == [1, 2, 3] and min(accuracy.values()) >= 0.9, accuracy
 
 

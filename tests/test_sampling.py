@@ -132,11 +132,11 @@ def test_logits_shape_error():
 # ---------------------------------------------------------------- generate
 
 
-def tiny_gpt(context_length: int = 16, seed: int = 0):
+def tiny_gpt(max_len: int = 16, seed: int = 0):
     from course_lib.gpt import GPT, GPTConfig
 
     torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=13, context_length=context_length, d_model=32,
+    config = GPTConfig(vocab_size=13, max_len=max_len, d_model=32,
                        num_heads=4, num_layers=2)
     return GPT(config).eval()
 
@@ -150,7 +150,7 @@ def test_generate_shapes_and_prompt_kept():
     assert torch.equal(generate(model, prompt, 0), prompt)
 
 
-@pytest.mark.parametrize("new_tokens", [5, 30])   # 30: runs past context_length 16
+@pytest.mark.parametrize("new_tokens", [5, 30])   # 30: runs past max_len 16
 def test_cached_greedy_equals_uncached(new_tokens):
     model = tiny_gpt()
     prompt = torch.randint(0, 13, (2, 3), generator=torch.Generator().manual_seed(0))
@@ -171,7 +171,7 @@ def test_cached_sampling_equals_uncached(options):
 
 
 def test_generate_prompt_longer_than_context_uses_the_last_window():
-    model = tiny_gpt(context_length=8)
+    model = tiny_gpt(max_len=8)
     prompt = torch.randint(0, 13, (1, 20), generator=torch.Generator().manual_seed(0))
     out = generate(model, prompt, 3, temperature=0)
     expected = generate(model, prompt[:, -8:], 1, temperature=0)[:, -1]

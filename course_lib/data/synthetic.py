@@ -21,6 +21,13 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = [
+    "PAD_ID", "BOS_ID", "EOS_ID", "UNK_ID", "FIRST_SYMBOL", "Seq2SeqData", "copy_task",
+    "reversal_task", "symbols_to_text", "first_token_recall", "recall_vocab_size",
+    "adding_problem",
+]
+
+
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 FIRST_SYMBOL = 4
 
@@ -51,9 +58,10 @@ class Seq2SeqData:
         return Seq2SeqData(self.src[index], self.src_lengths[index], self.tgt_in[index],
                            self.tgt_out[index], self.vocab_size)
 
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(src, src_lengths, tgt_in, tgt_out)``, e.g. for ``train.random_batches``."""
-        return self.src, self.src_lengths, self.tgt_in, self.tgt_out
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(src, tgt_in, tgt_out)``, e.g. for ``train.random_batches``: models take padded
+        ids and find the padding themselves."""
+        return self.src, self.tgt_in, self.tgt_out
 
 
 def _check_positive(name: str, value: int) -> None:

@@ -32,6 +32,14 @@ import torch.nn.functional as F
 
 from course_lib.data.vocab import Vocab
 
+__all__ = [
+    "PYDOC_TOPICS", "pydoc_topics_text", "RemoteText", "TINY_SHAKESPEARE", "REMOTE_TEXTS",
+    "CorpusUnavailable", "cache_dir", "sha256_of", "download_text", "load_remote_text",
+    "CharCorpus", "split_contiguous", "char_corpus", "load_corpus", "random_windows",
+    "window_batches", "sequential_windows", "lm_loss", "loss_by_position", "evaluate_loss",
+]
+
+
 PYDOC_TOPICS = "pydoc_topics"
 
 
