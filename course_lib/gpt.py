@@ -24,6 +24,7 @@ from torch import nn
 
 from course_lib.attention import KVCache, MultiHeadAttention
 from course_lib.positional import LearnedPositionalEmbedding
+from course_lib.train import count_parameters
 from course_lib.transformer import PositionwiseFFN
 from course_lib.validate import check_divisible, check_ids, check_positive_ints, check_probability
 
@@ -129,7 +130,7 @@ class GPT(nn.Module):
 
     def num_parameters(self, include_positions: bool = True) -> int:
         """Number of trainable parameters; the tied embedding matrix counts once."""
-        total = sum(p.numel() for p in self.parameters())  # parameters() de-duplicates
+        total = count_parameters(self)  # the tied matrix counts once
         if not include_positions:
             total -= self.position_embedding.embedding.weight.numel()
         return total

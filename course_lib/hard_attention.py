@@ -23,8 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.validate import check_positive_ints
+
 __all__ = [
-    "PointerBatch", "make_pointer_task", "PointerClassifier", "soft_loss", "reinforce_loss",
+    "PointerBatch", "make_pointer_task", "PointerClassifierConfig", "PointerClassifier",
+    "soft_loss", "reinforce_loss",
     "expected_loss", "pointer_accuracy", "score_gradient", "gradient_statistics",
 ]
 
@@ -63,6 +66,18 @@ def make_pointer_task(n: int, seq_len: int = 10, num_classes: int = 4, noise_dim
     return PointerBatch(keys, values, labels, flagged)
 
 
+@dataclass(kw_only=True)
+class PointerClassifierConfig:
+    """Sizes of a :class:`PointerClassifier`; ``hard=True`` picks one position."""
+
+    key_dim: int
+    num_classes: int
+    hard: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "key_dim", "num_classes")
+
+
 class PointerClassifier(nn.Module):
     """Scores each key with a linear layer, attends, classifies the attended value.
 
@@ -70,12 +85,15 @@ class PointerClassifier(nn.Module):
     ``hard=True``: ``context = v_j`` for one ``j`` sampled from ``p`` (training) or the
     most probable ``j`` (evaluation).
 
+    Built from a :class:`PointerClassifierConfig`.
     ``forward(keys (B, S, dk), values (B, S, C))`` -> ``(logits (B, C), probs (B, S),
     picked (B,) or None)``.
     """
 
-    def __init__(self, key_dim: int, num_classes: int, hard: bool = False) -> None:
+    def __init__(self, config: PointerClassifierConfig) -> None:
         super().__init__()
+        self.config = config
+        key_dim, num_classes, hard = config.key_dim, config.num_classes, config.hard
         self.score = nn.Linear(key_dim, 1)
         self.classify = nn.Linear(num_classes, num_classes)
         self.hard = hard
