@@ -3,7 +3,8 @@
 * First-token recall: RNN, LSTM, GRU and attention classifiers trained for a fixed budget
   while the distance between the token and the answer grows.
 * The adding problem with and without gradient clipping.
-* Per-symbol accuracy of the seq2seq GRU on reversal, by input length (the bottleneck).
+* Per-symbol accuracy of an encoder-decoder without attention on reversal, by input
+  length (the bottleneck).
 * Forward-pass time of a sequential recurrence against parallel self-attention.
 
 Every function takes a ``seed`` and leaves the caller's random generators as they were.
@@ -25,9 +26,9 @@ from course_lib.rnn import (
     AttentionClassifierConfig,
     RecurrentClassifier,
     RecurrentClassifierConfig,
-    Seq2SeqGRU,
     SimpleRNN,
 )
+from course_lib.seq2seq import Seq2Seq, predict_ids
 from course_lib.timing import median_seconds
 from course_lib.train import TrainHistory, seeded, train
 
@@ -143,11 +144,13 @@ def train_adding(*, length: int, clip_norm: float | None, steps: int = 200, lr: 
     return losses, False
 
 
-def symbol_accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData
-                              ) -> dict[int, float]:
-    """Greedy-decoding per-symbol accuracy (EOS not counted), grouped by source length."""
+def symbol_accuracy_by_length(model: Seq2Seq, data: synthetic.Seq2SeqData) -> dict[int, float]:
+    """Greedy-decoding per-symbol accuracy (EOS not counted), grouped by source length.
+
+    ``data`` is a copy or reversal task of :mod:`course_lib.data.synthetic` (its special ids).
+    """
     steps = int(data.src_lengths.max())
-    predicted = model.greedy(data.src, synthetic.BOS_ID, steps)
+    predicted = predict_ids(model, data.src, synthetic.BOS_ID, synthetic.EOS_ID, steps)
     target = data.tgt_out[:, :steps]
     real = torch.arange(steps)[None, :] < data.src_lengths[:, None]
     correct = (predicted == target) & real

@@ -5,9 +5,10 @@
 * Gradient norms ``||d h_T / d h_t||`` against the distance ``T - t`` for a recurrent matrix
   of a chosen spectral radius: vanishing below 1, exploding above; clipping by global norm.
 * The models of lesson 02's experiments, each built from a config: sequence classifiers
-  (RNN, LSTM, GRU and a one-layer attention model), the adding-problem regressor, and a
-  seq2seq GRU without attention, whose single context vector is the bottleneck. The
-  experiments themselves (data, training, timing) are in :mod:`course_lib.long_range`.
+  (RNN, LSTM, GRU and a one-layer attention model) and the adding-problem regressor. The
+  encoder-decoder whose single context vector is the bottleneck is
+  :class:`course_lib.seq2seq.Seq2Seq` with ``attention=False``. The experiments themselves
+  (data, training, timing) are in :mod:`course_lib.long_range`.
 
 Shapes: B batch, T sequence length, I input width, D hidden width, V vocabulary, C classes.
 """
@@ -30,8 +31,7 @@ __all__ = [
     "RNNCell", "SimpleRNN", "copy_from_torch_rnn", "matrix_with_spectral_radius",
     "spectral_radius", "gradient_norms_vs_distance", "clip_by_global_norm",
     "RecurrentClassifierConfig", "RecurrentClassifier", "AttentionClassifierConfig",
-    "AttentionClassifier", "AddingRegressorConfig", "AddingRegressor", "Seq2SeqGRUConfig",
-    "Seq2SeqGRU",
+    "AttentionClassifier", "AddingRegressorConfig", "AddingRegressor",
 ]
 
 # --- NumPy RNN: forward and backpropagation through time ----------------------------------
@@ -388,68 +388,3 @@ class AddingRegressor(nn.Module):
         """``x (B, T, 2)`` -> predicted sums ``(B,)``."""
         states, _ = self.rnn(x)
         return self.head(states[:, -1]).squeeze(-1)
-
-
-# --- the encoder-decoder bottleneck -------------------------------------------------------
-
-
-@dataclass(kw_only=True)
-class Seq2SeqGRUConfig:
-    """Sizes of a :class:`Seq2SeqGRU` (one vocabulary for source and target)."""
-
-    vocab_size: int
-    hidden_size: int = 32
-    embed_dim: int = 16
-    pad_id: int = 0
-
-    def __post_init__(self) -> None:
-        check_positive_ints(self, "vocab_size", "hidden_size", "embed_dim")
-        check_positive_ints(self, "pad_id", minimum=0)
-
-
-class Seq2SeqGRU(nn.Module):
-    """A GRU encoder-decoder *without* attention (Sutskever et al., 2014; Cho et al., 2014).
-
-    The encoder's last state is the only thing the decoder sees of the source: one
-    ``hidden_size`` vector, whatever the input length. Sources are padded with ``pad_id``
-    after each row's last token; the model builds its own padding mask from them.
-
-    Built from a :class:`Seq2SeqGRUConfig`.
-    forward(src (B, S) ids, tgt_in (B, T) ids) -> logits (B, T, V).
-    """
-
-    def __init__(self, config: Seq2SeqGRUConfig) -> None:
-        super().__init__()
-        self.config = config
-        vocab_size, hidden_size = config.vocab_size, config.hidden_size
-        embed_dim, pad_id = config.embed_dim, config.pad_id
-        self.pad_id = pad_id
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
-        self.encoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.decoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, vocab_size)
-
-    def encode(self, src: torch.Tensor) -> torch.Tensor:
-        """The context vector: (1, B, D), the encoder state after each example's last token."""
-        lengths = (src != self.pad_id).sum(dim=1)
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed(src), lengths.cpu(),
-                                                   batch_first=True, enforce_sorted=False)
-        _, context = self.encoder(packed)
-        return context
-
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``."""
-        states, _ = self.decoder(self.embed(tgt_in), self.encode(src))
-        return self.out(states)
-
-    @torch.no_grad()
-    def greedy(self, src: torch.Tensor, bos_id: int, steps: int) -> torch.Tensor:
-        """Feed back the most likely token for ``steps`` steps -> (B, steps) ids."""
-        state = self.encode(src)
-        token = torch.full((src.shape[0], 1), bos_id, dtype=torch.long)
-        outputs = []
-        for _ in range(steps):
-            states, state = self.decoder(self.embed(token), state)
-            token = self.out(states).argmax(-1)
-            outputs.append(token)
-        return torch.cat(outputs, dim=1)

@@ -133,8 +133,6 @@ def _families():
             vocab_size=9, num_classes=3, d_model=8, num_heads=2, max_len=16)),
         "adding_regressor": lambda: rnn.AddingRegressor(rnn.AddingRegressorConfig(
             hidden_size=8, spectral_radius=1.5)),
-        "seq2seq_gru_bottleneck": lambda: rnn.Seq2SeqGRU(rnn.Seq2SeqGRUConfig(
-            vocab_size=9, hidden_size=8, embed_dim=4)),
         "pointer_classifier": lambda: hard_attention.PointerClassifier(
             hard_attention.PointerClassifierConfig(key_dim=6, num_classes=3, hard=True)),
     }

@@ -178,13 +178,13 @@ def test_clipping_keeps_an_exploding_run_finite():
 
 
 def test_seq2seq_learns_short_reversal_and_reports_accuracy_by_length():
-    from course_lib.seq2seq import sequence_loss
+    from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss
     from course_lib.train import random_batches, train
 
     data = synthetic.reversal_task(2000, 1, 3, num_symbols=4, seed=0)
     torch.manual_seed(0)
-    model = rnn.Seq2SeqGRU(rnn.Seq2SeqGRUConfig(vocab_size=data.vocab_size, hidden_size=16,
-                                                embed_dim=8))
+    model = Seq2Seq(Seq2SeqConfig(src_vocab_size=data.vocab_size, tgt_vocab_size=data.vocab_size,
+                                  embed_dim=8, hidden_size=16, attention=False))
     batches = random_batches(*data.tensors(), batch_size=32,
                              generator=torch.Generator().manual_seed(0))
     train(model, batches, sequence_loss, steps=150, lr=2e-2, progress=False)
