@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.train import evaluating
 from course_lib.validate import check_positive_ints
 
 __all__ = [
@@ -163,10 +164,8 @@ def expected_loss(model: PointerClassifier, batch: PointerBatch) -> torch.Tensor
 @torch.no_grad()
 def pointer_accuracy(model: PointerClassifier, batch: PointerBatch) -> float:
     """Fraction classified correctly (hard attention picks the most probable item)."""
-    was_training = model.training
-    model.eval()
-    logits, _, _ = model(batch.keys, batch.values)
-    model.train(was_training)
+    with evaluating(model):
+        logits, _, _ = model(batch.keys, batch.values)
     return (logits.argmax(-1) == batch.labels).float().mean().item()
 
 
