@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import tiny_gpt
 
 from course_lib import sampling
 from course_lib.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from course_lib.data.vocab import Vocab
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT
 
 
 def _gpt(seed: int = 0, **overrides) -> GPT:
-    torch.manual_seed(seed)
-    settings = dict(vocab_size=11, max_len=16, d_model=32, num_heads=4, num_layers=2)
-    settings.update(overrides)
-    return GPT(GPTConfig(**settings))
+    return tiny_gpt(vocab_size=11, seed=seed, **overrides).train()
 
 
 def test_round_trip_rebuilds_the_same_model(tmp_path):

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import tiny_gpt
 from torch import nn
 
 from course_lib.gpt import GPT, GPTConfig
 
 
 def tiny(max_len: int = 16, seed: int = 0, **kwargs) -> GPT:
-    torch.manual_seed(seed)
-    options = dict(vocab_size=17, max_len=max_len, d_model=32, num_heads=4,
-                   num_layers=2)
-    options.update(kwargs)
-    return GPT(GPTConfig(**options)).eval()
+    return tiny_gpt(vocab_size=17, max_len=max_len, seed=seed, **kwargs)
 
 
 def ids(*shape: int, seed: int = 0, vocab: int = 17) -> torch.Tensor:

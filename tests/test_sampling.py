@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+import tiny_models
 import torch
 
 from course_lib.sampling import generate, sample_next_token, top_k_filter, top_p_filter
@@ -133,12 +134,7 @@ def test_logits_shape_error():
 
 
 def tiny_gpt(max_len: int = 16, seed: int = 0):
-    from course_lib.gpt import GPT, GPTConfig
-
-    torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=13, max_len=max_len, d_model=32,
-                       num_heads=4, num_layers=2)
-    return GPT(config).eval()
+    return tiny_models.tiny_gpt(vocab_size=13, max_len=max_len, seed=seed)
 
 
 def test_generate_shapes_and_prompt_kept():
