@@ -4,3 +4,5 @@ Modules: ``vocab`` (token <-> id), ``synthetic`` (copy, reversal, long-range tas
 ``dates`` (date translation), ``text`` (character corpora), ``diary`` (diary stories with a
 counting question, lesson 03).
 """
+
+__all__ = ["dates", "synthetic", "text", "vocab"]
