@@ -15,11 +15,51 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["CheckFailed", "InputMaker", "check_function", "check_true", "check_value",
+           "compare", "describe", "to_numpy"]
+
 InputMaker = Callable[[np.random.Generator], Any]
 
 
 class CheckFailed(AssertionError):
-    """Raised when a learner's answer does not match the reference."""
+    """Raised when a learner's answer does not match the reference.
+
+    In IPython/Jupyter the learner sees only the message, in red, without the traceback
+    through this module (``_render_traceback_``); the full traceback follows as a folded
+    "full traceback" box, one click away.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        _show_full_traceback_after_cell(self)
+        lines = str(self).splitlines() or [type(self).__name__]
+        return [f"\x1b[1;31m✗ {lines[0]}\x1b[0m", *lines[1:]]
+
+
+def _show_full_traceback_after_cell(error: BaseException) -> None:
+    """Display the folded full traceback of ``error`` once the cell has finished (after the
+    short message), when running in IPython; do nothing elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import html
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+    def show(*_args: Any) -> None:
+        shell.events.unregister("post_execute", show)
+        from IPython.display import display
+
+        display({"text/html": "<details><summary style='color:#888;font-size:85%'>full "
+                              "traceback</summary><pre style='font-size:85%'>"
+                              f"{html.escape(text)}</pre></details>",
+                 "text/plain": "full traceback:\n" + text}, raw=True)
+
+    shell.events.register("post_execute", show)
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -171,7 +211,7 @@ def check_function(
     for trial in range(trials):
         args, kwargs = _split_inputs(make_inputs(rng))
         expected = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-        actual = _call_learner(candidate, name, args, kwargs)
+        actual = _call_learner(candidate, name, args, kwargs, mistakes)
         problem = compare(actual, expected, atol=atol, rtol=rtol)
         if problem is None:
             continue
@@ -213,7 +253,8 @@ def _split_inputs(inputs: Any) -> tuple[Sequence[Any], dict[str, Any]]:
 
 
 def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
-                  kwargs: dict[str, Any]) -> Any:
+                  kwargs: dict[str, Any],
+                  mistakes: Mapping[str, Callable[..., Any]] | None = None) -> Any:
     try:
         return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except NotImplementedError:
@@ -222,9 +263,23 @@ def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
         ) from None
     except Exception as error:  # any learner error becomes feedback, never a crash
         shapes = ", ".join(describe(a) for a in args)
-        raise CheckFailed(
-            f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
-        ) from error
+        message = f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
+        known = _match_raised(error, args, kwargs, mistakes or {})
+        if known:
+            message += f"\nIt looks like you {known}."
+        raise CheckFailed(message) from error
+
+
+def _match_raised(error: Exception, args: Sequence[Any], kwargs: dict[str, Any],
+                  mistakes: Mapping[str, Callable[..., Any]]) -> str | None:
+    """The known mistake that raises the same error (type and message) on these inputs."""
+    for description, wrong in mistakes.items():
+        try:
+            wrong(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        except Exception as expected:
+            if type(expected) is type(error) and str(expected) == str(error):
+                return description
+    return None
 
 
 def _match_mistake(actual: Any, args: Sequence[Any], kwargs: dict[str, Any],
