@@ -43,8 +43,9 @@ def _show_full_traceback_after_cell(error: BaseException) -> None:
     except ImportError:
         return
     shell = get_ipython()
-    if shell is None:
-        return
+    if shell is None or getattr(error, "_course_shown", False):
+        return  # ipykernel may render the same error twice; fold its traceback in once
+    error._course_shown = True
     import html
     import traceback
 
@@ -161,7 +162,11 @@ def _is_numeric(value: Any) -> bool:
 
 
 def _value_mismatch(a: np.ndarray, e: np.ndarray, what: str) -> str:
-    error = np.abs(a - e)
+    # NaN on one side only counts as the largest error (both NaN: equal), so nanargmax
+    # never meets an all-NaN array.
+    with np.errstate(invalid="ignore"):
+        error = np.where(np.isnan(a) & np.isnan(e), 0.0, np.abs(a - e))
+    error = np.nan_to_num(error, nan=np.inf)
     where = np.unravel_index(int(np.nanargmax(error)), error.shape) if error.ndim else ()
     index = tuple(int(i) for i in where)
     message = (f"{what}: values differ; largest error {float(error[where]):.3g} at index "

@@ -47,12 +47,15 @@ def _remember_cell(info: Any) -> None:
 
 
 def _show_name_error(shell: Any, etype: type, value: BaseException, tb: Any,
-                     tb_offset: int | None = None) -> list[str]:
+                     tb_offset: int | None = None) -> None:
+    # IPython leaves the showing to a custom handler (it discards what the handler returns).
     name = getattr(value, "name", None)
-    if not name:
-        return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-    return [f"\x1b[1;31m✗ NameError: name '{name}' is not defined\x1b[0m",
-            explain_name_error(name, _state["cell"])]
+    if name:
+        stb = [f"\x1b[1;31m✗ NameError: name '{name}' is not defined\x1b[0m",
+               explain_name_error(name, _state["cell"])]
+    else:
+        stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, stb)
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib import env
-from course_tools import learner, notebooks, progress
+from course_tools import learner, notebooks, pages, progress
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,6 @@ def build_course(args: argparse.Namespace) -> int:
     """Execute each notebook, save the executed copy and an HTML page, report wall times."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     paths = args.paths or notebooks.lesson_paths()
     (args.out / "executed").mkdir(parents=True, exist_ok=True)
@@ -150,9 +149,10 @@ def build_course(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         timings[path.name] = round(seconds, 1)
         nbformat.write(nb, str(args.out / "executed" / path.name))
-        html, _ = HTMLExporter().from_notebook_node(nb)
-        (args.out / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+        page = pages.lesson_html(nb)
+        (args.out / "html" / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
         print(f"{path.name:<32} {seconds:7.1f} s", flush=True)
+    pages.write_glossary(REPO / "GLOSSARY.md", args.out)  # the pages link ../GLOSSARY.html
     print(f"{'total':<32} {sum(timings.values()):7.1f} s")
     (args.out / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     return 1 if failed else 0

@@ -30,9 +30,11 @@ __all__ = ["LEARNER_DIR", "MANIFEST", "LAB_SETTINGS", "CopiesReport", "update_co
 LEARNER_DIR = "learner"
 MANIFEST = ".copies.json"
 # JupyterLab defaults for the course (the learner's own settings still win): no "Jupyter
-# news" pop-up over the first plot, no update check (the course runs offline).
+# news" pop-up over the first plot, no update check (the course runs offline), and every
+# cell rendered (not only those near the screen), so that find-in-page sees the whole lesson.
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification":
-                {"fetchNews": "false", "checkForUpdates": False}}
+                {"fetchNews": "false", "checkForUpdates": False},
+                "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
 
 
 @dataclass
