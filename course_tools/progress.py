@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,8 +113,9 @@ def lesson_progress(path: str | Path, *, timeout: int = 300) -> list[Row]:
     for _, cell in notebooks.code_cells(nb):
         if "gpu" in notebooks.tags(cell) and not torch.cuda.is_available():
             cell.source = "pass"
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute(stderr=subprocess.DEVNULL)  # the kernel's start-up warnings are noise here
     rows = []
     for _, cell in notebooks.code_cells(nb):
         if not notebooks.is_test_cell(cell):

@@ -81,8 +81,8 @@ def _code_cells(page):
 
 def _index_of(page, text: str) -> int:
     return page.evaluate("""(text) => [...document.querySelectorAll(
-        '.jp-Notebook .jp-CodeCell .jp-InputArea-editor')].findIndex(e => e.textContent.includes(text))""",
-                         text)
+        '.jp-Notebook .jp-CodeCell .jp-InputArea-editor')]
+        .findIndex(e => e.textContent.includes(text))""", text)
 
 
 def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
@@ -155,9 +155,9 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     # a glossary link opens the glossary inside JupyterLab
     # JupyterLab resolves ../GLOSSARY.md against the server root: /files/GLOSSARY.md?...#exercise
     links = page.locator(".jp-RenderedMarkdown a[href*='/files/GLOSSARY.md'][href$='#exercise']")
-    assert links.count(), page.evaluate("() => [...document.querySelectorAll("
-                                        "'.jp-RenderedMarkdown a')].map(a => a.getAttribute('href'))"
-                                        ".filter(h => h.includes('GLOSS') || h.includes('xerc'))")
+    assert links.count(), page.evaluate(
+        "() => [...document.querySelectorAll('.jp-RenderedMarkdown a')]"
+        ".map(a => a.getAttribute('href')).filter(h => h.includes('GLOSSARY'))")
     links.first.click()
     page.wait_for_selector(".lm-TabBar-tab:has-text('GLOSSARY.md')", timeout=30_000)
     assert not page.blocked_requests, f"JupyterLab tried to reach: {page.blocked_requests}"
