@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckFailed", "InputMaker", "check_function", "check_true", "check_value",
-           "compare", "describe", "to_numpy"]
+__all__ = [
+    "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
+    "check_true",
+]
+
 
 InputMaker = Callable[[np.random.Generator], Any]
 
