@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,20 +101,14 @@ class Row:
 
 def lesson_progress(path: str | Path, *, timeout: int = 300) -> list[Row]:
     """Run the exercise cells of the notebook at ``path`` in a new kernel; one row per test."""
-    import torch
-    from nbclient import NotebookClient
+    from course_tools.execute import execute
 
     path = Path(path)
     nb = notebooks.read(path)
     keep = exercise_cells(nb)
     nb.cells = [nb.cells[i] for i in keep]
     notebooks.clean(nb)
-    for _, cell in notebooks.code_cells(nb):
-        if "gpu" in notebooks.tags(cell) and not torch.cuda.is_available():
-            cell.source = "pass"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(stderr=subprocess.DEVNULL)  # the kernel's start-up warnings are noise here
+    execute(nb, path.parent, timeout=timeout, allow_errors=True)
     rows = []
     for _, cell in notebooks.code_cells(nb):
         if not notebooks.is_test_cell(cell):
