@@ -17,11 +17,14 @@ import numpy as np
 
 __all__ = [
     "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
-    "check_true",
+    "check_true", "summary", "RESULTS",
 ]
 
 
 InputMaker = Callable[[np.random.Generator], Any]
+# Last outcome of check_function per checked name, in this session: "passed" or the first
+# line of the failure. Read by summary().
+RESULTS: dict[str, str] = {}
 
 
 class CheckFailed(AssertionError):
@@ -212,9 +215,21 @@ def check_function(
     Prints a pass line, or raises :class:`CheckFailed`. Returns nothing, so a test cell
     shows only the verdict.
     """
+    name = name or getattr(candidate, "__name__", "your function")
+    try:
+        _run_trials(candidate, reference, make_inputs, name, trials, seed, atol, rtol, mistakes)
+    except CheckFailed as failure:
+        RESULTS[name] = str(failure).splitlines()[0] if str(failure) else "failed"
+        raise
+    RESULTS[name] = "passed"
+    print(f"✓ {name}: passed {trials} random tests.")
+
+
+def _run_trials(candidate: Callable[..., Any], reference: Callable[..., Any],
+                make_inputs: InputMaker, name: str, trials: int, seed: int, atol: float,
+                rtol: float, mistakes: Mapping[str, Callable[..., Any]] | None) -> None:
     if not callable(candidate):
         raise CheckFailed(f"expected a function, got {describe(candidate)}")
-    name = name or getattr(candidate, "__name__", "your function")
     rng = np.random.default_rng(seed)
     for trial in range(trials):
         args, kwargs = _split_inputs(make_inputs(rng))
@@ -230,7 +245,18 @@ def check_function(
         if known:
             message += f"\nIt looks like you {known}."
         raise CheckFailed(message)
-    print(f"✓ {name}: passed {trials} random tests.")
+
+
+def summary(names: Sequence[str]) -> None:
+    """Print where the learner stands on the functions ``names`` (the lesson's exercises):
+    the outcome of each one's last :func:`check_function` in this session."""
+    print("Your exercises in this lesson, as last checked in this session:")
+    for name in names:
+        outcome = RESULTS.get(name, "not checked yet: run its test cell")
+        mark = "✓" if outcome == "passed" else "✗" if name in RESULTS else "·"
+        print(f"  {mark} {name}: {outcome}")
+    done = sum(RESULTS.get(n) == "passed" for n in names)
+    print(f"{done} of {len(names)} passed. `make progress` in a terminal shows every lesson.")
 
 
 def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float = 1e-5,

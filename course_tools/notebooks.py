@@ -277,7 +277,26 @@ def student_version(nb: nbformat.NotebookNode, *, learner: bool = False) -> nbfo
             cell.metadata["editable"] = False
             if learner and "raises-exception" not in tags(cell):
                 cell.metadata["tags"] = [*tags(cell), "raises-exception"]
+    if learner:
+        out.cells += _summary_cells(out)
     return out
+
+
+def _summary_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """A learner copy's last cells: where the learner stands on this lesson's exercises."""
+    names = [name for cell in nb.cells if is_answer_cell(cell)
+             for name in re.findall(r"^def ([A-Za-z_]\w*)", cell.source, re.MULTILINE)]
+    if not names:
+        return []
+    slide = {"slideshow": {"slide_type": "skip"}}
+    title = nbformat.v4.new_markdown_cell(
+        "## Your progress · 你的进度\n\nThe outcome of each exercise's check in this "
+        "session (run the lesson first). In a terminal, `make progress` checks every "
+        "lesson of your copies.", metadata=dict(slide))
+    table = nbformat.v4.new_code_cell(
+        f"from course_lib import checks\n\nchecks.summary({names!r})", metadata=dict(slide))
+    title.id, table.id = "learner-progress-title", "learner-progress"  # same bytes every time
+    return [title, table]
 
 
 def strip_hidden_tests(source: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -91,6 +92,7 @@ class Recorder:
     def __call__(self, candidate, reference, make_inputs, **kwargs):
         self.calls += 1
         self.real(candidate, reference, make_inputs, **kwargs)
+        outcomes = dict(checks.RESULTS)  # the mistakes below must not count as the answer's
         for description, wrong in (kwargs.get("mistakes") or {}).items():
             self.named.append(description)
             try:
@@ -102,6 +104,8 @@ class Recorder:
                                          f"{failure}")
             else:
                 self.problems.append(f"mistake {description!r} passes the visible check")
+        checks.RESULTS.clear()
+        checks.RESULTS.update(outcomes)
 
 
 @contextlib.contextmanager
@@ -164,6 +168,10 @@ def audit_lesson(path: Path) -> tuple[list[str], int]:
                 problems.append(f"{where}: the visible check names no mistake "
                                 "(give check_function a mistakes= catalogue)")
             problems += [f"{where}: {p}" for p in recorder.problems]
+            for name in re.findall(r"^def (\w+)", solution.source, re.MULTILINE):
+                if checks.RESULTS.get(name) != "passed":  # the learner copy's summary reads it
+                    problems.append(f"{where}: no check named {name!r} passed; name the "
+                                    f"check after the answer's function (name={name!r})")
             tested += len(recorder.named)
             _run(blank.source, namespace)
             message = _expect_failure(visible, namespace)

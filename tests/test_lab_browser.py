@@ -125,7 +125,10 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
     page.wait_for_function(ALL_RUN, timeout=60_000)
     cells = _code_cells(page)
-    assert "stable softmax of [1000, 1001, 1002]" in cells.last.text_content()
+    assert "stable softmax of [1000, 1001, 1002]" in cells.nth(cells.count() - 2).text_content()
+    summary = cells.last.text_content()  # the learner copy's progress cell
+    assert "✗ stable_softmax: stable_softmax is not written yet" in summary
+    assert "0 of 1 passed" in summary
     assert page.locator(".jp-CodeCell .jp-OutputArea-output[data-mime-type="
                         "'application/vnd.jupyter.stderr']").count() == 1  # the exercise only
     feedback = cells.nth(test).locator(".jp-OutputArea").text_content()

@@ -42,6 +42,8 @@ def test_student_version_locks_tests_and_learner_copy_drops_instructor_cells() -
             assert cell.metadata.deletable is False and "editable" not in cell.metadata
             assert notebooks.SOLUTION_BEGIN not in cell.source
             assert "raise NotImplementedError()" in cell.source
+    assert "checks.summary(['masked_softmax', 'sdpa', 'additive_scores', 'fixed_attention'])" \
+        in copy.cells[-1].source
     # the source notebook is left as it was
     assert any(notebooks.SOLUTION_BEGIN in c.source for c in source.cells)
 
@@ -134,6 +136,21 @@ def test_failed_check_renders_one_short_message_and_folds_the_traceback(shell, c
     assert "full traceback" in shown and "checks.py" in shown
     shell.events.trigger("post_execute")  # shown once only
     assert capsys.readouterr().out == ""
+
+
+def test_summary_reports_the_last_outcome_of_each_check(capsys) -> None:
+    def square(x):
+        return x ** 2
+
+    checks.check_function(square, lambda x: x * x, lambda rng: (rng.normal(size=2),))
+    with pytest.raises(checks.CheckFailed):
+        checks.check_function(square, lambda x: x, lambda rng: (rng.normal(size=2),),
+                              name="cube")
+    capsys.readouterr()
+    checks.summary(["square", "cube", "never_run"])
+    out = capsys.readouterr().out
+    assert "✓ square: passed" in out and "✗ cube: cube failed on random test 1" in out
+    assert "· never_run: not checked yet" in out and "1 of 3 passed" in out
 
 
 def test_error_raised_by_a_known_mistake_is_named() -> None:
