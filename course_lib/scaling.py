@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ class SweepRun:
     tokens: int  # training tokens seen
     val_loss: float  # nats per token on the validation text
     cpu_seconds: float  # process CPU time of the training
+    model: GPT | None = field(default=None, repr=False, compare=False)  # if kept
 
     @property
     def tokens_per_parameter(self) -> float:
@@ -72,17 +73,18 @@ def non_embedding_parameters(model: GPT) -> int:
 
 
 def train_gpt(config: GPTConfig, train_ids: torch.Tensor, *, steps: int, batch_size: int,
-              lr: float, warmup: int, seed: int, progress: bool = True,
-              desc: str = "training") -> GPT:
+              lr: float, warmup: int, seed: int, device: str | torch.device = "cpu",
+              progress: bool = True, desc: str = "training") -> GPT:
     """Build ``GPT(config)`` from ``seed`` and train it on random windows of ``train_ids``.
 
     The recipe of lesson 06: AdamW (betas 0.9, 0.99; weight decay 0.01), linear warmup then
     cosine decay to 10% of ``lr``, gradient norm clipped at 1. The weights come from
     ``seed`` and the batches from ``seed + 1``; the global random state is left as it was.
+    The model trains on ``device``; the batches are drawn on the CPU and moved there.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = GPT(config)
+        model = GPT(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99),
                                   weight_decay=0.01)
     scheduler = schedules.warmup_cosine_schedule(optimizer, warmup, steps, min_lr_ratio=0.1)
@@ -95,12 +97,14 @@ def train_gpt(config: GPTConfig, train_ids: torch.Tensor, *, steps: int, batch_s
 
 def run_sweep(configs: Sequence[GPTConfig], train_ids: torch.Tensor, val_ids: torch.Tensor,
               *, steps: int, batch_size: int, lr: float, warmup: int, seed: int = 0,
-              eval_windows: int | None = None, progress: bool = True) -> list[SweepRun]:
+              eval_windows: int | None = None, keep_models: bool = False,
+              progress: bool = True) -> list[SweepRun]:
     """Train every config for the same ``steps * batch_size * context`` tokens; return one
     :class:`SweepRun` per config, in order.
 
     Every run sees the same batches (same ``seed``), so the sizes differ only in the model.
-    ``eval_windows`` limits the validation windows (None: the whole validation text).
+    ``eval_windows`` limits the validation windows (None: the whole validation text);
+    ``keep_models`` keeps each trained model in its run (memory grows with the sweep).
     """
     if not configs:
         raise ValueError("configs: expected at least one GPTConfig, got none")
@@ -121,7 +125,7 @@ def run_sweep(configs: Sequence[GPTConfig], train_ids: torch.Tensor, val_ids: to
                              num_heads=config.num_heads, parameters=model.num_parameters(),
                              non_embedding_parameters=non_embedding_parameters(model),
                              tokens=steps * batch_size * context, val_loss=loss,
-                             cpu_seconds=cpu))
+                             cpu_seconds=cpu, model=model if keep_models else None))
     return runs
 
 
