@@ -28,7 +28,9 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from course_lib.data.text import lm_loss
 from course_lib.gpt import GPT, GPTConfig
+from course_lib.train import seeded, train
 
 __all__ = ["DataParallelResult", "gloo_unavailable_reason", "free_port", "global_batches",
            "shard", "train_single_process", "train_data_parallel"]
@@ -89,17 +91,13 @@ def shard(batch: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
 
 
 def _build(config: GPTConfig, seed: int) -> GPT:
-    with torch.random.fork_rng(devices=[]):  # same initial weights in every process
-        torch.manual_seed(seed)
+    with seeded(seed):  # the same initial weights in every process
         return GPT(config)
 
 
 def _train_steps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
                  ) -> tuple[float, float]:
     """Adam steps on batches ``x[i], y[i]``; returns (wall, CPU) seconds per step."""
-    from course_lib.data.text import lm_loss
-    from course_lib.train import train
-
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     wall, cpu = time.perf_counter(), time.process_time()
     train(model, lambda step: (x[step - 1], y[step - 1]), lm_loss, steps=len(x),

@@ -24,7 +24,7 @@ import torch
 from course_lib import schedules
 from course_lib.data import text
 from course_lib.gpt import GPT, GPTConfig
-from course_lib.train import train
+from course_lib.train import seeded, train
 
 __all__ = ["SweepRun", "PowerLawFit", "non_embedding_parameters", "train_gpt", "run_sweep",
            "fit_power_law"]
@@ -82,13 +82,12 @@ def train_gpt(config: GPTConfig, train_ids: torch.Tensor, *, steps: int, batch_s
     ``seed`` and the batches from ``seed + 1``; the global random state is left as it was.
     The model trains on ``device``; the batches are drawn on the CPU and moved there.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = GPT(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99),
                                   weight_decay=0.01)
     scheduler = schedules.warmup_cosine_schedule(optimizer, warmup, steps, min_lr_ratio=0.1)
-    batches = text.window_batches(train_ids, batch_size, config.context_length,
+    batches = text.window_batches(train_ids, batch_size, config.max_len,
                                   generator=torch.Generator().manual_seed(seed + 1))
     train(model, batches, text.lm_loss, steps=steps, optimizer=optimizer, scheduler=scheduler,
           clip_norm=1.0, desc=desc, progress=progress)
@@ -108,11 +107,11 @@ def run_sweep(configs: Sequence[GPTConfig], train_ids: torch.Tensor, val_ids: to
     """
     if not configs:
         raise ValueError("configs: expected at least one GPTConfig, got none")
-    context = configs[0].context_length
+    context = configs[0].max_len
     for config in configs:
-        if config.context_length != context:
-            raise ValueError(f"configs: expected one context_length for a fair sweep, "
-                             f"got {context} and {config.context_length}")
+        if config.max_len != context:
+            raise ValueError(f"configs: expected one max_len (context) for a fair sweep, "
+                             f"got {context} and {config.max_len}")
     runs = []
     for config in configs:
         start = time.process_time()

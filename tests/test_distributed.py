@@ -36,7 +36,7 @@ def test_two_gloo_processes_equal_one_process() -> None:
     reason = distributed.gloo_unavailable_reason()
     if reason:
         pytest.skip(f"cannot start gloo processes here: {reason}")
-    config = GPTConfig(vocab_size=20, context_length=16, d_model=32, num_heads=2, num_layers=2)
+    config = GPTConfig(vocab_size=20, max_len=16, d_model=32, num_heads=2, num_layers=2)
     ids = torch.randint(0, 20, (2000,), generator=torch.Generator().manual_seed(0))
     x, y = distributed.global_batches(ids, steps=10, batch_size=8, context_length=16, seed=1)
     single = distributed.train_single_process(config, x, y, lr=3e-3, seed=0)

@@ -22,7 +22,7 @@ def _trained_one_step(config: GPTConfig) -> tuple[GPT, torch.optim.Optimizer]:
 
 @pytest.mark.parametrize("d_model, num_layers", [(16, 1), (32, 2)])
 def test_adam_fp32_matches_real_tensors(d_model: int, num_layers: int) -> None:
-    config = GPTConfig(vocab_size=30, context_length=8, d_model=d_model, num_heads=2,
+    config = GPTConfig(vocab_size=30, max_len=8, d_model=d_model, num_heads=2,
                        num_layers=num_layers)
     model, optimizer = _trained_one_step(config)
     measured = memory.measured_training_memory(model, optimizer)
@@ -32,7 +32,7 @@ def test_adam_fp32_matches_real_tensors(d_model: int, num_layers: int) -> None:
 
 
 def test_sgd_and_momentum_keep_fewer_states() -> None:
-    config = GPTConfig(vocab_size=30, context_length=8, d_model=16, num_heads=2, num_layers=1)
+    config = GPTConfig(vocab_size=30, max_len=8, d_model=16, num_heads=2, num_layers=1)
     torch.manual_seed(0)
     model = GPT(config)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -62,7 +62,7 @@ def test_zero_stages_follow_rajbhandari_et_al() -> None:
 def test_activation_estimate_within_ten_percent_of_saved_tensors(
         d_model: int, num_layers: int, num_heads: int, batch: int, seq: int) -> None:
     vocab = 107
-    config = GPTConfig(vocab_size=vocab, context_length=seq, d_model=d_model,
+    config = GPTConfig(vocab_size=vocab, max_len=seq, d_model=d_model,
                        num_heads=num_heads, num_layers=num_layers)
     torch.manual_seed(0)
     model = GPT(config)

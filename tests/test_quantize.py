@@ -35,7 +35,7 @@ def test_zero_row_and_bad_input() -> None:
 
 def test_model_size_shrinks_and_tied_weights_stay_tied() -> None:
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=100, context_length=16, d_model=64, num_heads=4,
+    model = GPT(GPTConfig(vocab_size=100, max_len=16, d_model=64, num_heads=4,
                           num_layers=2))
     state = quantize.quantize_state_dict(model)
     assert state["lm_head.weight"] is state["token_embedding.weight"]

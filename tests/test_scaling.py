@@ -39,7 +39,7 @@ def test_fit_rejects_bad_input() -> None:
 
 
 def test_non_embedding_parameters() -> None:
-    config = GPTConfig(vocab_size=50, context_length=16, d_model=32, num_heads=2, num_layers=2)
+    config = GPTConfig(vocab_size=50, max_len=16, d_model=32, num_heads=2, num_layers=2)
     model = GPT(config)
     blocks = sum(p.numel() for p in model.blocks.parameters())
     final_norm = sum(p.numel() for p in model.final_norm.parameters())
@@ -48,7 +48,7 @@ def test_non_embedding_parameters() -> None:
 
 def test_sweep_trains_each_size_on_the_same_tokens() -> None:
     ids = torch.arange(2000) % 7  # a periodic text: learnable in a few steps
-    configs = [GPTConfig(vocab_size=7, context_length=8, d_model=d, num_heads=2, num_layers=1)
+    configs = [GPTConfig(vocab_size=7, max_len=8, d_model=d, num_heads=2, num_layers=1)
                for d in (8, 16)]
     state = torch.random.get_rng_state()
     runs = scaling.run_sweep(configs, ids[:1800], ids[1800:], steps=30, batch_size=8,
@@ -58,7 +58,7 @@ def test_sweep_trains_each_size_on_the_same_tokens() -> None:
     assert all(r.tokens == 30 * 8 * 8 for r in runs)
     assert all(r.val_loss < np.log(7) for r in runs)  # both learned something
     assert runs[0].tokens_per_parameter > runs[1].tokens_per_parameter
-    with pytest.raises(ValueError, match="context_length"):
-        scaling.run_sweep([configs[0], GPTConfig(vocab_size=7, context_length=4, d_model=8,
+    with pytest.raises(ValueError, match="max_len"):
+        scaling.run_sweep([configs[0], GPTConfig(vocab_size=7, max_len=4, d_model=8,
                                                  num_heads=2, num_layers=1)],
                           ids, ids, steps=1, batch_size=1, lr=1e-3, warmup=1)
