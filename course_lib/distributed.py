@@ -90,9 +90,9 @@ def shard(batch: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
     return batch[rank * size:(rank + 1) * size]
 
 
-def _build(config: GPTConfig, seed: int) -> GPT:
+def _build(config: GPTConfig, seed: int, dtype: torch.dtype = torch.float32) -> GPT:
     with seeded(seed):  # the same initial weights in every process
-        return GPT(config)
+        return GPT(config).to(dtype)
 
 
 def _train_steps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
@@ -106,10 +106,11 @@ def _train_steps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: f
 
 
 def train_single_process(config: GPTConfig, x: torch.Tensor, y: torch.Tensor, *, lr: float,
-                         seed: int) -> DataParallelResult:
-    """The reference: one process trains ``GPT(config)`` (weights from ``seed``) with Adam
-    on the global batches ``x, y`` ``(steps, B, T)``, in the calling process."""
-    model = _build(config, seed)
+                         seed: int, dtype: torch.dtype = torch.float32) -> DataParallelResult:
+    """The reference: one process trains ``GPT(config)`` (weights from ``seed``, in
+    ``dtype``) with Adam on the global batches ``x, y`` ``(steps, B, T)``, in the calling
+    process."""
+    model = _build(config, seed, dtype)
     wall, cpu = _train_steps(model, x, y, lr)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     return DataParallelResult(state_dict=state, world_size=1, seconds_per_step=[wall],
@@ -117,12 +118,12 @@ def train_single_process(config: GPTConfig, x: torch.Tensor, y: torch.Tensor, *,
 
 
 def _worker(rank: int, world_size: int, config: GPTConfig, x: torch.Tensor, y: torch.Tensor,
-            lr: float, seed: int, folder: str) -> None:
+            lr: float, seed: int, dtype: torch.dtype, folder: str) -> None:
     """One process of :func:`train_data_parallel`: join the group, train, save, leave."""
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)  # reads MASTER_* env
     try:
-        model = DistributedDataParallel(_build(config, seed))
+        model = DistributedDataParallel(_build(config, seed, dtype))
         local_x = torch.stack([shard(batch, rank, world_size) for batch in x])
         local_y = torch.stack([shard(batch, rank, world_size) for batch in y])
         wall, cpu = _train_steps(model, local_x, local_y, lr)
@@ -134,13 +135,13 @@ def _worker(rank: int, world_size: int, config: GPTConfig, x: torch.Tensor, y: t
 
 
 def train_data_parallel(config: GPTConfig, x: torch.Tensor, y: torch.Tensor, *, lr: float,
-                        seed: int, world_size: int = 2, timeout: float = 300.0
-                        ) -> DataParallelResult:
+                        seed: int, world_size: int = 2, dtype: torch.dtype = torch.float32,
+                        timeout: float = 300.0) -> DataParallelResult:
     """Train with DistributedDataParallel in ``world_size`` new processes (gloo, loopback).
 
     Each process builds the same ``GPT(config)`` from ``seed``, takes its slice of every
     global batch ``x, y (steps, B, T)`` (``B`` divisible by ``world_size``) and runs the same
-    Adam steps as :func:`train_single_process`. The processes are started with
+    Adam steps as :func:`train_single_process` (in ``dtype``). The processes are started with
     ``torch.multiprocessing`` ("spawn": fresh interpreters, as ``torchrun`` would start
     them) and run one thread each. Raises ``RuntimeError`` if a process fails or
     ``timeout`` seconds pass.
@@ -156,7 +157,7 @@ def train_data_parallel(config: GPTConfig, x: torch.Tensor, y: torch.Tensor, *, 
     try:
         with tempfile.TemporaryDirectory() as folder:
             context = torch.multiprocessing.start_processes(
-                _worker, args=(world_size, config, x, y, lr, seed, folder),
+                _worker, args=(world_size, config, x, y, lr, seed, dtype, folder),
                 nprocs=world_size, join=False, start_method="spawn")
             deadline = time.monotonic() + timeout
             while not context.join(timeout=0.5):
