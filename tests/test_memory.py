@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import tiny_gpt
 
 from course_lib import memory
 from course_lib.data import text
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT
 
 
-def _trained_one_step(config: GPTConfig) -> tuple[GPT, torch.optim.Optimizer]:
-    torch.manual_seed(0)
-    model = GPT(config)
+def _trained_one_step(**sizes: int) -> tuple[GPT, torch.optim.Optimizer]:
+    model = tiny_gpt(vocab_size=30, max_len=8, num_heads=2, **sizes).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randint(0, config.vocab_size, (2, 8))
+    x = torch.randint(0, 30, (2, 8))
     text.lm_loss(model, (x, x)).backward()
     optimizer.step()
     return model, optimizer
@@ -22,9 +22,7 @@ def _trained_one_step(config: GPTConfig) -> tuple[GPT, torch.optim.Optimizer]:
 
 @pytest.mark.parametrize("d_model, num_layers", [(16, 1), (32, 2)])
 def test_adam_fp32_matches_real_tensors(d_model: int, num_layers: int) -> None:
-    config = GPTConfig(vocab_size=30, max_len=8, d_model=d_model, num_heads=2,
-                       num_layers=num_layers)
-    model, optimizer = _trained_one_step(config)
+    model, optimizer = _trained_one_step(d_model=d_model, num_layers=num_layers)
     measured = memory.measured_training_memory(model, optimizer)
     predicted = memory.training_memory(model.num_parameters())
     assert measured == predicted
@@ -32,9 +30,7 @@ def test_adam_fp32_matches_real_tensors(d_model: int, num_layers: int) -> None:
 
 
 def test_sgd_and_momentum_keep_fewer_states() -> None:
-    config = GPTConfig(vocab_size=30, max_len=8, d_model=16, num_heads=2, num_layers=1)
-    torch.manual_seed(0)
-    model = GPT(config)
+    model = tiny_gpt(vocab_size=30, max_len=8, d_model=16, num_heads=2, num_layers=1).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x = torch.randint(0, 30, (2, 8))
     text.lm_loss(model, (x, x)).backward()
@@ -62,10 +58,8 @@ def test_zero_stages_follow_rajbhandari_et_al() -> None:
 def test_activation_estimate_within_ten_percent_of_saved_tensors(
         d_model: int, num_layers: int, num_heads: int, batch: int, seq: int) -> None:
     vocab = 107
-    config = GPTConfig(vocab_size=vocab, max_len=seq, d_model=d_model,
-                       num_heads=num_heads, num_layers=num_layers)
-    torch.manual_seed(0)
-    model = GPT(config)
+    model = tiny_gpt(vocab_size=vocab, max_len=seq, d_model=d_model, num_heads=num_heads,
+                     num_layers=num_layers).train()
     x = torch.randint(0, vocab, (batch, seq))
     saved = memory.saved_activation_bytes(model, lambda: text.lm_loss(model, (x, x)))
     estimate = memory.gpt_activation_bytes(d_model, num_layers, num_heads, vocab, batch, seq)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_models import tiny_gpt
 
 from course_lib import scaling
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPTConfig
 
 
 def test_fit_recovers_a_known_power_law() -> None:
@@ -39,8 +40,7 @@ def test_fit_rejects_bad_input() -> None:
 
 
 def test_non_embedding_parameters() -> None:
-    config = GPTConfig(vocab_size=50, max_len=16, d_model=32, num_heads=2, num_layers=2)
-    model = GPT(config)
+    model = tiny_gpt(vocab_size=50)
     blocks = sum(p.numel() for p in model.blocks.parameters())
     final_norm = sum(p.numel() for p in model.final_norm.parameters())
     assert scaling.non_embedding_parameters(model) == blocks + final_norm
