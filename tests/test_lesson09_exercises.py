@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_lib import checks
 from course_lib.checks import CheckFailed
 from course_tools import notebooks
 
@@ -26,14 +27,14 @@ def _cell(grade_id: str) -> str:
 
 def _run_visible_check(grade_id: str, name: str, answer: Callable) -> None:
     source = notebooks.strip_hidden_tests(_cell(f"{grade_id}_test"))
-    exec(compile(source, f"{grade_id}_test", "exec"), {name: answer})  # noqa: S102
+    exec(compile(source, f"{grade_id}_test", "exec"), {"checks": checks, name: answer})  # noqa: S102
 
 
 @pytest.mark.parametrize("grade_id, name", [("l09_fit_exponent", "fit_exponent"),
                                             ("l09_training_bytes", "training_bytes"),
                                             ("l09_quantize_rows", "quantize_rows")])
 def test_solutions_pass_every_check_hidden_included(grade_id: str, name: str) -> None:
-    namespace: dict = {"np": np, "torch": torch}
+    namespace: dict = {"np": np, "torch": torch, "checks": checks}
     exec(compile(_cell(grade_id), grade_id, "exec"), namespace)  # noqa: S102
     exec(compile(_cell(f"{grade_id}_test"), f"{grade_id}_test", "exec"), namespace)  # noqa: S102
 
