@@ -201,7 +201,22 @@ def _final_norm(d_model: int, norm_first: bool, final_norm: bool | None,
     return nn.LayerNorm(d_model, eps=eps) if wanted else None
 
 
-class TransformerEncoder(nn.Module):
+class _LayerStack(nn.Module):
+    """``num_layers`` copies of ``layer_class``, then the optional final LayerNorm."""
+
+    layer_class: type[nn.Module]
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
+                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
+                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            self.layer_class(d_model, num_heads, d_ff, dropout, norm_first, activation,
+                             layer_norm_eps) for _ in range(num_layers))
+        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+
+
+class TransformerEncoder(_LayerStack):
     """A stack of ``num_layers`` :class:`EncoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
@@ -209,14 +224,7 @@ class TransformerEncoder(nn.Module):
     memory ``(B, S, D)``, or ``(memory, [L x weights (B, H, S, S)])`` with ``need_weights``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
-                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                         layer_norm_eps) for _ in range(num_layers))
-        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+    layer_class = EncoderLayer
 
     def forward(self, src: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, need_weights: bool = False
@@ -235,7 +243,7 @@ class TransformerEncoder(nn.Module):
         return (x, all_weights) if need_weights else x
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(_LayerStack):
     """A stack of ``num_layers`` :class:`DecoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
@@ -243,14 +251,7 @@ class TransformerDecoder(nn.Module):
     -> ``(B, T, D)``, or ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
-                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                         layer_norm_eps) for _ in range(num_layers))
-        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+    layer_class = DecoderLayer
 
     def forward(
         self, tgt: torch.Tensor, memory: torch.Tensor, *,
