@@ -28,6 +28,7 @@ from torch import nn
 
 from course_lib.attention import KVCache, MultiHeadAttention, Rotation, masked_softmax
 from course_lib.masks import causal_mask
+from course_lib.memory import tensor_bytes
 
 __all__ = ["GroupedQueryAttention", "RollingKVCache", "positions_seen", "mha_to_gqa",
            "LatentAttention", "LatentCache", "kv_cache_bytes_per_token",
@@ -56,10 +57,9 @@ class RollingKVCache(KVCache):
         """Append ``k_new, v_new (B, G, T, Dh)``; return kept + new ``(B, G, S, Dh)``."""
         k, v = super().append(k_new, v_new)
         self.seen += k_new.shape[-2]
-        keep = self.window - 1
+        start = max(0, k.shape[-2] - (self.window - 1))
         # Slices of a bigger tensor would keep it alive: copy the kept part.
-        self.k = k[..., k.shape[-2] - keep:, :].clone() if keep else k[..., :0, :].clone()
-        self.v = v[..., v.shape[-2] - keep:, :].clone() if keep else v[..., :0, :].clone()
+        self.k, self.v = k[..., start:, :].clone(), v[..., start:, :].clone()
         return k, v
 
 
@@ -250,10 +250,5 @@ def latent_cache_bytes_per_token(num_layers: int, d_latent: int, rope_dim: int =
 def cache_bytes(caches: list) -> int:
     """Bytes held by the tensors of a list of caches (KV, rolling or latent), measured from
     the tensors actually allocated (``numel * element_size``)."""
-    total = 0
-    for cache in caches:
-        for name in ("k", "v", "latent"):
-            tensor = getattr(cache, name, None)
-            if tensor is not None:
-                total += tensor.numel() * tensor.element_size()
-    return total
+    return sum(tensor_bytes(*(getattr(cache, name, None) for name in ("k", "v", "latent")))
+               for cache in caches)

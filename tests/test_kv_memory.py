@@ -73,6 +73,15 @@ def test_rolling_cache_equals_sliding_window_attention():
     assert cache.length == window - 1 and cache.seen == T and positions_seen(cache) == T
 
 
+def test_rolling_cache_fills_up_one_token_at_a_time():
+    cache = RollingKVCache(5)
+    lengths = []
+    for _ in range(8):
+        k, _ = cache.append(torch.randn(1, 1, 1, 2), torch.randn(1, 1, 1, 2))
+        lengths.append((k.shape[-2], cache.length))
+    assert lengths == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 4), (5, 4), (5, 4), (5, 4)]
+
+
 def test_latent_attention_cache_equals_full_and_stores_the_latent():
     torch.manual_seed(4)
     layer = LatentAttention(16, 4, d_latent=6)
