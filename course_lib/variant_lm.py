@@ -28,6 +28,7 @@ from course_lib.positional import (
     alibi_bias,
 )
 from course_lib.transformer import PositionwiseFFN
+from course_lib.validate import check_divisible, check_ids, check_positive_ints, check_probability
 
 __all__ = ["POSITIONS", "ATTENTIONS", "VariantLMConfig", "VariantBlock", "VariantLM",
            "convert_to_gqa"]
@@ -55,13 +56,9 @@ class VariantLMConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_len", "d_model", "num_heads", "num_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={self.num_heads}, "
-                             f"got {self.d_model}")
+        check_positive_ints(self, "vocab_size", "max_len", "d_model", "num_heads",
+                            "num_layers")
+        check_divisible(self, "d_model", "num_heads")
         if self.positions not in POSITIONS:
             raise ValueError(f"positions: expected one of {POSITIONS}, got {self.positions!r}")
         if self.attention not in ATTENTIONS:
@@ -71,15 +68,15 @@ class VariantLMConfig:
                              f"'sinusoidal', got {self.positions!r}")
         if self.num_kv_heads is None:
             self.num_kv_heads = self.num_heads
-        if self.num_kv_heads < 1 or self.num_heads % self.num_kv_heads:
-            raise ValueError(f"num_kv_heads: expected a positive divisor of num_heads="
+        check_positive_ints(self, "num_kv_heads")
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(f"num_kv_heads: expected a divisor of num_heads="
                              f"{self.num_heads}, got {self.num_kv_heads}")
-        if self.window is not None and self.window < 1:
-            raise ValueError(f"window: expected a positive integer or None, got {self.window}")
+        if self.window is not None:
+            check_positive_ints(self, "window")
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
+        check_probability(self, "dropout")
 
 
 class VariantBlock(nn.Module):
@@ -140,11 +137,6 @@ class VariantLM(nn.Module):
         self.final_norm = nn.LayerNorm(D)
         self.lm_head = nn.Linear(D, config.vocab_size)
 
-    @property
-    def context_length(self) -> int:
-        """``max_len``: the longest sequence the absolute positions cover."""
-        return self.config.max_len
-
     def make_caches(self) -> list[KVCache]:
         """Empty caches, one per block: rolling ones when the config has a window."""
         if self.config.attention == "linear":
@@ -171,9 +163,7 @@ class VariantLM(nn.Module):
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor | None]]:
         """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
         ``logits (B, T, V)`` (and the weights of every layer with ``need_weights``)."""
-        if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"idx: expected integer ids of shape (B, T), "
-                             f"got {tuple(idx.shape)} {idx.dtype}")
+        check_ids(idx, "idx")
         if caches is not None and len(caches) != len(self.blocks):
             raise ValueError(f"caches: expected {len(self.blocks)} caches, got {len(caches)}")
         T = idx.shape[1]
