@@ -1,6 +1,7 @@
 """Benchmark lesson 07's attention variants against PyTorch's fused attention (CPU).
 
     .venv/bin/python benchmarks/bench_variants.py --threads 1            # full run
+    .venv/bin/python benchmarks/bench_variants.py --threads 1 --clock cpu  # on a busy machine
     .venv/bin/python benchmarks/bench_variants.py --quick                # smoke run
 
 Forward pass, causal self-attention, one head of width 64 (``(1, 1, T, 64)``), float32.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -65,10 +67,10 @@ def contenders(T: int) -> tuple[dict, dict]:
     return torch_fns, numpy_fns
 
 
-def bench_length(T: int, repeats: int, warmup: int, with_numpy: bool) -> list[tuple]:
+def bench_length(T: int, repeats: int, warmup: int, with_numpy: bool, clock) -> list[tuple]:
     torch_fns, numpy_fns = contenders(T)
     fns = {**torch_fns, **(numpy_fns if with_numpy else {})}
-    times = interleaved_times(fns, repeats, warmup)
+    times = interleaved_times(fns, repeats, warmup, clock=clock)
     rows = []
     for name, fn in fns.items():
         peak = numpy_peak_bytes(fn) if name in numpy_fns else torch_peak_bytes(fn)
@@ -121,7 +123,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-numpy", action="store_true", help="skip the (slow) NumPy tiles")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: CPU seconds of this process (with --threads 1, close to a "
+                             "quiet machine's wall time when the machine is busy)")
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.quick and args.threads is None:
         args.threads = 1
     if args.threads:
@@ -130,12 +136,12 @@ def main() -> None:
     repeats = args.repeats or (2 if args.quick else 7)
     warmup = 1
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, forward, causal, "
-          f"(1, 1, T, {DH}) float32; median of {repeats} interleaved runs; "
+          f"(1, 1, T, {DH}) float32; {args.clock} clock, median of {repeats} interleaved runs; "
           f"ratio = median of per-round ratios to torch-fused")
     print(f"{'variant':<12} {'T':>5} {'ms':>9} {'ratio':>7} {'peak MiB':>9}")
     rows = []
     for T in lengths:
-        for row in bench_length(T, repeats, warmup, not args.no_numpy):
+        for row in bench_length(T, repeats, warmup, not args.no_numpy, clock):
             name, _, seconds, ratio, peak = row
             print(f"{name:<12} {T:>5} {seconds * 1e3:>9.2f} {ratio:>7.2f} "
                   f"{peak / 2**20:>9.2f}", flush=True)
