@@ -29,7 +29,7 @@ from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 __all__ = [
     "PAD_ID", "BOS_ID", "EOS_ID", "UNK_ID", "FIRST_SYMBOL", "Seq2SeqData", "copy_task",
     "reversal_task", "symbols_to_text", "first_token_recall", "recall_vocab_size",
-    "adding_problem",
+    "adding_problem", "previous_token_task", "associative_recall",
 ]
 
 
