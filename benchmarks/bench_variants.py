@@ -41,7 +41,7 @@ from course_lib.attention import scaled_dot_product_attention  # noqa: E402
 from course_lib.linear_attention import causal_linear_attention  # noqa: E402
 from course_lib.local_attention import banded_attention  # noqa: E402
 from course_lib.masks import causal_mask  # noqa: E402
-from course_lib.memory import numpy_peak_bytes, torch_peak_bytes  # noqa: E402
+from course_lib.peak_memory import numpy_peak_bytes, torch_peak_bytes  # noqa: E402
 from course_lib.tiled_attention import tiled_attention  # noqa: E402
 from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
 from course_lib.variant_lm import VariantLM, VariantLMConfig  # noqa: E402

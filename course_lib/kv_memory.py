@@ -28,7 +28,7 @@ from torch import nn
 
 from course_lib.attention import KVCache, MultiHeadAttention, Rotation, masked_softmax
 from course_lib.masks import causal_mask
-from course_lib.memory import tensor_bytes
+from course_lib.peak_memory import tensor_bytes
 
 __all__ = ["GroupedQueryAttention", "RollingKVCache", "positions_seen", "mha_to_gqa",
            "LatentAttention", "LatentCache", "kv_cache_bytes_per_token",
