@@ -4,6 +4,7 @@
     course build [NB ...]       execute notebooks headless: build/executed, build/html, wall times
     course clean NB [NB ...]    strip outputs and execution counts in place
     course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
+    course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
 """
 
 from __future__ import annotations
@@ -35,10 +36,37 @@ def main(argv: list[str] | None = None) -> int:
     release = commands.add_parser("release", help="write student versions")
     release.add_argument("paths", nargs="*", type=Path)
     release.add_argument("--out", type=Path, default=Path("build/release"))
+    _add_grade_parser(commands)
     args = parser.parse_args(argv)
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
-               "release": release_notebooks}[args.command]
+               "release": release_notebooks, "grade": grade_class}[args.command]
     return handler(args)
+
+
+def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser("grade", help="grade a class: score table and feedback")
+    grade.add_argument("submissions", type=Path, help="folder of <student>/<lesson>.ipynb")
+    grade.add_argument("--out", type=Path, default=Path("build/grades"))
+    grade.add_argument("--source", type=Path, default=Path("notebooks"),
+                       help="the source notebooks (with solutions and hidden tests)")
+    grade.add_argument("--lessons", nargs="*", help="lessons every student should hand in "
+                       "(numbers or file names; default: those anyone handed in)")
+    grade.add_argument("--jobs", type=int, help="parallel workers (default: available cores)")
+    grade.add_argument("--cell-timeout", type=float, default=20.0,
+                       help="CPU seconds per answer cell or per call of an answer (default 20)")
+    grade.add_argument("--timeout", type=float, default=300.0,
+                       help="wall seconds per submission (default 300)")
+    grade.add_argument("--memory-mb", type=int, default=2048,
+                       help="memory limit per student kernel in MiB (default 2048)")
+    grade.add_argument("--seed", type=int, help="seed of the checks' random inputs "
+                       "(default: a new one each run, so answers cannot be precomputed)")
+
+
+def grade_class(args: argparse.Namespace) -> int:
+    """``course grade``: see :mod:`course_tools.grade`."""
+    from course_tools import grade
+
+    return grade.main(args)
 
 
 def doctor(args: argparse.Namespace) -> int:
