@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["encode", "decode", "read_frame", "write_frame", "main"]
+__all__ = ["encode", "decode", "read_frame", "write_frame", "run_kernel", "serve", "main"]
 
 COURSE_LIB = str(Path(__file__).resolve().parents[1] / "course_lib")
 MAX_REPLY_BYTES = 256 * 1024 * 1024
@@ -237,19 +237,25 @@ def _describe(error: BaseException) -> dict:
 
 
 def _limit_memory(limit: int) -> None:
+    """Address space: what the process holds now (Python, NumPy, torch) plus ``limit``."""
     if limit > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            with open("/proc/self/status") as status:
+                line = next(x for x in status if x.startswith("VmSize:"))
+            current = int(line.split()[1]) * 1024
+        except (OSError, StopIteration, ValueError):
+            current = 0
+        resource.setrlimit(resource.RLIMIT_AS, (current + limit, current + limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     size = 256 * 1024 * 1024  # stdout/stderr files and anything the submission writes
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve requests until ``exit`` or end of input."""
-    argv = sys.argv[1:] if argv is None else argv
-    fd_in, fd_out, memory = int(argv[0]), int(argv[1]), int(argv[2])
-    _limit_memory(memory)
-    import numpy  # noqa: F401  (imported before any submission code can patch imports)
+def _preload() -> None:
+    """Import what every kernel needs before any submission code runs (and, in the fork
+    server, once for all kernels)."""
+    import numpy  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
     try:
         import torch
@@ -257,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+def run_kernel(fd_in: int, fd_out: int, memory: int) -> int:
+    """Serve requests on ``fd_in``/``fd_out`` until ``exit`` or end of input."""
+    _preload()
+    _limit_memory(memory)
     kernel = _Kernel()
     write_frame(fd_out, encode({"ok": True, "ready": True}))
     while True:
@@ -276,6 +288,59 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         write_frame(fd_out, reply)
+
+
+def serve(sock_fd: int) -> int:
+    """Fork server: import once, then fork a fresh kernel for each request.
+
+    A request (from the grading worker, over a Unix socket) carries the kernel's pipes and
+    log file as file descriptors and its folder, environment and memory limit. The server
+    replies with the child's pid, waits for it, and replies with its exit status (negative:
+    killed by that signal). The server itself never runs submission code.
+    """
+    import socket
+
+    _preload()
+    sock = socket.socket(fileno=sock_fd)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
+        except OSError:
+            return 0
+        if not message:
+            return 0
+        config = pickle.loads(message)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                sock.close()
+                os.setsid()
+                os.chdir(config["cwd"])
+                os.environ.clear()
+                os.environ.update(config["env"])
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(fds[2], 1)
+                os.dup2(fds[2], 2)
+                code = run_kernel(fds[0], fds[1], config["memory"])
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        sock.sendall(struct.pack("<q", pid))
+        _, status = os.waitpid(pid, 0)
+        sock.sendall(struct.pack("<q", os.waitstatus_to_exitcode(status)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``IN_FD OUT_FD MEMORY`` runs one kernel; ``--serve SOCKET_FD`` runs the fork server."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[0] == "--serve":
+        return serve(int(argv[1]))
+    return run_kernel(int(argv[0]), int(argv[1]), int(argv[2]))
 
 
 if __name__ == "__main__":

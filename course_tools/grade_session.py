@@ -311,6 +311,7 @@ class SubmissionResult:
     exercises: list[ExerciseResult] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)   # (status, message)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0     # the grader's and the kernels' CPU time for this row
 
     @property
     def total(self) -> float:
@@ -341,6 +342,7 @@ class _Session:
         self.scratch, self.limits, self.deadline, self.boot = scratch, limits, deadline, boot
         self.kernel: Kernel | None = None
         self.completed = 0
+        self.kernel_cpu = 0.0
         self.forbidden: set[tuple[str, str]] = set()
         self.used: list[str] = []
 
@@ -375,6 +377,7 @@ class _Session:
     def close(self) -> None:
         if self.kernel is not None:
             self.kernel.close()
+            self.kernel_cpu += self.kernel.cpu
             self.kernel = None
 
 
@@ -571,10 +574,12 @@ def grade(lesson: Lesson, submission: nbformat.NotebookNode, student: str,
                                            lesson.error) for e in lesson.exercises]
         return result
     scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    cpu = time.process_time()
     try:
-        _grade(lesson, submission, limits, result, scratch, start)
+        result.cpu_seconds = _grade(lesson, submission, limits, result, scratch, start)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    result.cpu_seconds += time.process_time() - cpu
     result.seconds = time.monotonic() - start
     for exercise in result.exercises:
         exercise.message = _scrub(exercise.message, scratch)
@@ -593,7 +598,8 @@ def _scrub(text: str, scratch: Path) -> str:
 
 
 def _grade(lesson: Lesson, submission: nbformat.NotebookNode, limits: Limits,
-           result: SubmissionResult, scratch: Path, start: float) -> None:
+           result: SubmissionResult, scratch: Path, start: float) -> float:
+    """Fill ``result``; return the CPU seconds the kernels used."""
     answers, notes = _locate_answers(lesson, submission)
     result.problems += notes + _test_cell_notes(lesson, submission)
     exercise_of = {a.grade_id: e for e in lesson.exercises for a in e.answers}
@@ -682,6 +688,7 @@ def _grade(lesson: Lesson, submission: nbformat.NotebookNode, limits: Limits,
     for exercise in result.exercises:
         if exercise.status not in ("passed", "failed"):
             result.problems.append((exercise.status, f"{exercise.grade_id}: {exercise.message}"))
+    return session.kernel_cpu
 
 
 def _grade_exercise(lesson: Lesson, exercise: Exercise, session: _Session, names: list[str],
