@@ -87,8 +87,15 @@ def clean_notebooks(args: argparse.Namespace) -> int:
 
 def release_notebooks(args: argparse.Namespace) -> int:
     """Student versions: answers replaced by ``raise NotImplementedError()``, hidden tests cut."""
+    paths = args.paths or notebooks.lesson_paths()
+    refused = [f"{path}: {problem}" for path in paths
+               for problem in notebooks.unstrippable_solutions(notebooks.read(path))]
+    if refused:
+        print("course release: refusing to release solutions it cannot strip:\n  "
+              + "\n  ".join(refused), file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in args.paths or notebooks.lesson_paths():
+    for path in paths:
         nb = notebooks.read(path)
         notebooks.clean(nb)
         for cell in nb.cells:

@@ -112,6 +112,9 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
             problems += _answer_problems(cells, index, grade_id)
         elif is_test_cell(cell):
             problems += _test_problems(cell, grade_id, where)
+        elif grading.get("solution") and grading.get("grade"):
+            problems.append(f"{where} ({grade_id}): manually graded answer cells are not "
+                            "supported: course release cannot strip their solution")
     return problems
 
 
@@ -238,6 +241,28 @@ def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()
         elif not inside:
             out.append(line)
     return "\n".join(out)
+
+
+def unstrippable_solutions(nb: nbformat.NotebookNode) -> list[str]:
+    """Cells whose solution ``course release`` cannot strip, so releasing would leak it:
+    manually graded cells (nbgrader ``solution`` and ``grade``) and answer cells without
+    both solution markers (a whole-cell answer). Empty when the notebook can be released."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if not grading.get("solution"):
+            continue
+        where = f"cell {index} ({grading.get('grade_id', 'no grade_id')})"
+        if grading.get("grade"):
+            problems.append(f"{where} is a manually graded answer: course release cannot "
+                            "strip its solution; grade it with nbgrader, or make it an "
+                            "autograded answer cell and test cell")
+        elif cell.get("cell_type") != "code" or SOLUTION_BEGIN not in cell.source \
+                or SOLUTION_END not in cell.source:
+            problems.append(f"{where} is an answer cell without {SOLUTION_BEGIN!r} / "
+                            f"{SOLUTION_END!r} markers: its whole content would be released; "
+                            "put the solution between the markers")
+    return problems
 
 
 def strip_hidden_tests(source: str) -> str:

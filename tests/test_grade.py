@@ -231,3 +231,83 @@ def test_feedback_shows_visible_messages_not_hidden_code_or_paths(graded: dict) 
     for path in (graded[("_out", "")]["path"] / "feedback").iterdir():
         text = path.read_text()
         assert str(ROOT) not in text and "/tmp/" not in text, path.name
+
+
+def _with_cell(metadata: dict, source: str, cell_type: str = "code") -> nbformat.NotebookNode:
+    nb = notebooks.read(ROOT / "notebooks" / L00)
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    nb.cells.append(make(source, metadata={"nbgrader": {"schema_version": 3, "locked": False,
+                                                        "task": False, **metadata},
+                                           "slideshow": {"slide_type": "-"}}))
+    return nb
+
+
+@pytest.mark.parametrize("metadata, source, cell_type, words", [
+    ({"grade_id": "l00_explain", "solution": True, "grade": True, "points": 1},
+     "Softmax is invariant to shifts.", "markdown", "manually graded"),
+    ({"grade_id": "l00_whole", "solution": True, "grade": False},
+     "def secret():\n    return 42\n", "code", "without"),
+])
+def test_release_refuses_a_solution_it_cannot_strip(tmp_path: Path, metadata: dict,
+                                                     source: str, cell_type: str,
+                                                     words: str, capsys) -> None:
+    from course_tools.cli import main
+
+    path = tmp_path / L00
+    nbformat.write(_with_cell(metadata, source, cell_type), str(path))
+    assert main(["release", str(path), "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert metadata["grade_id"] in error and words in error
+    assert not (tmp_path / "out" / L00).exists(), "nothing may be released"
+    if metadata.get("grade"):
+        problems = notebooks.exercise_problems(notebooks.read(path))
+        assert any("manually graded" in p for p in problems)
+
+
+def test_test_cells_print_nothing_to_stderr_for_a_correct_answer_that_warns() -> None:
+    """nbgrader scores a test cell with stderr output 0: a correct masked softmax that
+    divides 0 by 0 (and repairs it) must pass silently."""
+    import contextlib
+    import io
+
+    source = notebooks.read(ROOT / "notebooks" / L03)
+    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                == "l03_masked_softmax_test")
+    namespace: dict = {}
+    exec("import numpy as np\nfrom course_lib import checks, numpy_ref", namespace)
+    exec(WARNING_MASKED_SOFTMAX, namespace)
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        exec(test.source, namespace)
+    assert "passed" in out.getvalue() and err.getvalue() == ""
+
+
+LESSONS = [p.name for p in notebooks.lesson_paths(ROOT / "notebooks")]
+
+
+@pytest.fixture(scope="module")
+def every_lesson(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every lesson graded twice: its source (solutions) and its student version (blank)."""
+    submissions = tmp_path_factory.mktemp("every_lesson")
+    for student, make in (("solutions", lambda n: notebooks.read(ROOT / "notebooks" / n)),
+                          ("released", released)):
+        (submissions / student).mkdir()
+        for name in LESSONS:
+            nbformat.write(make(name), str(submissions / student / name))
+    rows = grade_class(submissions, tmp_path_factory.mktemp("every_lesson_out"),
+                       source=ROOT / "notebooks", quiet=True, seed=11)
+    return {(row.student, row.lesson): row for row in rows}
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_exercise_of_every_lesson_is_gradable(every_lesson: dict, lesson: str) -> None:
+    """The source solution gets every point and the blank student version none: an exercise
+    the grader cannot grade (a test cell it cannot run against a proxy, a reference it cannot
+    trace) is named here."""
+    solved, blank = every_lesson[("solutions", lesson)], every_lesson[("released", lesson)]
+    assert solved.exercises, f"{lesson} has no exercises"
+    wrong = [f"{e.grade_id}: {e.status} {e.message}" for e in solved.exercises
+             if e.points != e.max_points]
+    assert not wrong and solved.status == "ok", f"{lesson}: " + "; ".join(wrong)
+    scored = [e.grade_id for e in blank.exercises if e.points]
+    assert not scored and blank.total == 0, f"{lesson}: blank answers scored in {scored}"
