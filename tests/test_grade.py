@@ -7,14 +7,13 @@ each test reads its row. Limits are small so the infinite loops end quickly.
 
 from __future__ import annotations
 
-import copy
 import csv
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_tools import notebooks
+from course_tools import grade_samples, notebooks
 from course_tools.grade import grade_class
 from course_tools.grade_kernel_client import Limits
 
@@ -37,23 +36,11 @@ WARNING_MASKED_SOFTMAX = '''def masked_softmax(scores, mask):
 
 def released(name: str) -> nbformat.NotebookNode:
     """The student version of a lesson (answers blank, hidden tests cut)."""
-    nb = copy.deepcopy(notebooks.read(ROOT / "notebooks" / name))
-    notebooks.clean(nb)
-    for cell in nb.cells:
-        if notebooks.is_answer_cell(cell):
-            cell.source = notebooks.strip_solutions(cell.source)
-        elif notebooks.is_test_cell(cell):
-            cell.source = notebooks.strip_hidden_tests(cell.source)
-    return nb
+    return grade_samples.released(notebooks.read(ROOT / "notebooks" / name))
 
 
 def answered(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
-    nb = released(name)
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    return nb
+    return grade_samples.with_answers(released(name), answers)
 
 
 def without_test(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
