@@ -200,7 +200,8 @@ def write_results(rows: list[SubmissionResult], out: Path) -> None:
         for row in rows:
             points = {e.grade_id: f"{e.points:g}" for e in row.exercises}
             writer.writerow([row.student, row.lesson, *(points.get(c, "") for c in columns),
-                             f"{row.total:g}", f"{row.max_points:g}", row.status, row.message])
+                             f"{row.total:g}", f"{row.max_points:g}", row.status,
+                             " ".join(row.message.split())])
     with open(out / "exercises.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", "lesson", "exercise", "points", "max", "status", "message"])
