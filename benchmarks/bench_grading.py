@@ -116,10 +116,9 @@ def main() -> int:
             line = (f"{lesson:<8}{per:>11.2f}{cpu / len(students):>13.2f}"
                     f"{per * 30:>10.1f}")
             if has_nbgrader and args.sample:
-                picked = {}
-                for kind in SAMPLE_KINDS:
-                    picked.update({s: v for s, v in students.items() if v[0] == kind
-                                   and len(picked) < args.sample and s not in picked})
+                ranked = sorted(students.items(), key=lambda item: (
+                    SAMPLE_KINDS.index(item[1][0]) if item[1][0] in SAMPLE_KINDS else 99))
+                picked = dict(ranked[:args.sample])
                 walls, cpus = nbgrader(lesson, picked, work)
                 theirs = sum(walls) / len(walls)
                 line += (f"{theirs:>15.2f}{sum(cpus) / len(cpus):>12.2f}"
