@@ -10,19 +10,7 @@ import nbformat
 
 from course_tools import notebooks
 
-__all__ = ["released", "with_answers", "sample_class"]
-
-
-def released(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of a source notebook (answers blank, hidden tests cut)."""
-    nb = copy.deepcopy(nb)
-    notebooks.clean(nb)
-    for cell in nb.cells:
-        if notebooks.is_answer_cell(cell):
-            cell.source = notebooks.strip_solutions(cell.source)
-        elif notebooks.is_test_cell(cell):
-            cell.source = notebooks.strip_hidden_tests(cell.source)
-    return nb
+__all__ = ["with_answers", "sample_class"]
 
 
 def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -46,7 +34,7 @@ def sample_class(source: Path, size: int = 30) -> dict[str, tuple[str, nbformat.
     a third correct, partial answers, blank, broken (syntax error, exception, ``sys.exit``,
     a crash, an endless loop) and cheating (patched checks, the reference called)."""
     nb = notebooks.read(source)
-    blank = released(nb)
+    blank = notebooks.student_version(nb)
     answers = {cell.metadata.nbgrader.grade_id: _solution_code(cell.source)
                for cell in nb.cells if notebooks.is_answer_cell(cell)}
     ids = list(answers)

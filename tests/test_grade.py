@@ -36,7 +36,7 @@ WARNING_MASKED_SOFTMAX = '''def masked_softmax(scores, mask):
 
 def released(name: str) -> nbformat.NotebookNode:
     """The student version of a lesson (answers blank, hidden tests cut)."""
-    return grade_samples.released(notebooks.read(ROOT / "notebooks" / name))
+    return notebooks.student_version(notebooks.read(ROOT / "notebooks" / name))
 
 
 def answered(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
