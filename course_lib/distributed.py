@@ -67,17 +67,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def global_batches(ids: torch.Tensor, steps: int, batch_size: int, context_length: int,
+def global_batches(ids: torch.Tensor, steps: int, batch_size: int, max_len: int,
                    seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` global batches of random windows, fixed in advance so that every run (one
     process or several) trains on the same data: ``(x, y)``, each ``(steps, B, T)``."""
-    if ids.ndim != 1 or len(ids) <= context_length:
-        raise ValueError(f"ids: expected a 1-D sequence longer than context_length="
-                         f"{context_length}, got shape {tuple(ids.shape)}")
+    if ids.ndim != 1 or len(ids) <= max_len:
+        raise ValueError(f"ids: expected a 1-D sequence longer than max_len="
+                         f"{max_len}, got shape {tuple(ids.shape)}")
     generator = torch.Generator().manual_seed(seed)
-    starts = torch.randint(0, len(ids) - context_length, (steps, batch_size),
+    starts = torch.randint(0, len(ids) - max_len, (steps, batch_size),
                            generator=generator)
-    windows = ids[starts[..., None] + torch.arange(context_length + 1)]  # (steps, B, T+1)
+    windows = ids[starts[..., None] + torch.arange(max_len + 1)]  # (steps, B, T+1)
     return windows[..., :-1], windows[..., 1:]
 
 

@@ -23,7 +23,7 @@ def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> f
 
 def test_shard_and_global_batches() -> None:
     ids = torch.arange(100)
-    x, y = distributed.global_batches(ids, steps=3, batch_size=4, context_length=5, seed=0)
+    x, y = distributed.global_batches(ids, steps=3, batch_size=4, max_len=5, seed=0)
     assert x.shape == y.shape == (3, 4, 5)
     assert torch.equal(y[..., :-1], x[..., 1:])
     halves = [distributed.shard(x[0], r, 2) for r in range(2)]
@@ -38,7 +38,7 @@ def test_two_gloo_processes_equal_one_process() -> None:
         pytest.skip(f"cannot start gloo processes here: {reason}")
     config = GPTConfig(vocab_size=20, max_len=16, d_model=32, num_heads=2, num_layers=2)
     ids = torch.randint(0, 20, (2000,), generator=torch.Generator().manual_seed(0))
-    x, y = distributed.global_batches(ids, steps=10, batch_size=8, context_length=16, seed=1)
+    x, y = distributed.global_batches(ids, steps=10, batch_size=8, max_len=16, seed=1)
     single = distributed.train_single_process(config, x, y, lr=3e-3, seed=0,
                                               dtype=torch.float64)
     parallel = distributed.train_data_parallel(config, x, y, lr=3e-3, seed=0, world_size=2,
