@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.vit import PatchEmbedding, ViTConfig, VisionTransformer, patchify, unpatchify
+from course_lib.vit import PatchEmbedding, VisionTransformer, ViTConfig, patchify, unpatchify
 
 
 def images(B=2, C=3, H=8, W=12, seed=0):
@@ -117,7 +117,7 @@ def test_config_errors(field, value, message):
 
 def test_config_is_keyword_only_and_counts_patches():
     with pytest.raises(TypeError):
-        ViTConfig(8, 2)  # noqa: the point is that positional arguments are refused
+        ViTConfig(8, 2)  # positional arguments are refused: keyword-only config
     assert ViTConfig(image_size=8, patch_size=2, num_classes=3).num_patches == 16
 
 

@@ -22,8 +22,8 @@ import torch
 
 from course_lib.data.vocab import Vocab
 
-__all__ = ["COLOURS", "SHAPES", "ROWS", "COLUMNS", "ANSWERS", "QUESTION_LENGTH", "VQAData", "question_vocab",
-           "make_vqa_data", "shape_pattern"]
+__all__ = ["COLOURS", "SHAPES", "ROWS", "COLUMNS", "ANSWERS", "QUESTION_LENGTH", "VQAData",
+           "question_vocab", "make_vqa_data", "shape_pattern"]
 
 COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0),
            "yellow": (1.0, 1.0, 0.0)}
@@ -31,7 +31,8 @@ SHAPES = ("square", "plus", "cross")
 ROWS = ("top", "middle", "bottom")
 COLUMNS = ("left", "centre", "right")
 ANSWERS = (*COLOURS, *SHAPES)
-_TEMPLATES = ("what {kind} is at {row} {col}", "what {kind} is the thing at the {row} {col}")
+_TEMPLATES = ("what {kind} is at {row} {col}",
+              "what {kind} is the thing at the {row} {col}")
 QUESTION_LENGTH = max(len(t.split()) for t in _TEMPLATES)  # every question is padded to this
 
 
