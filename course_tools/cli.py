@@ -76,27 +76,21 @@ def release_notebooks(args: argparse.Namespace) -> int:
 
 def build_course(args: argparse.Namespace) -> int:
     """Execute each notebook, save the executed copy and an HTML page, report wall times."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
+
+    from course_tools.execute import execute
 
     paths = args.paths or notebooks.lesson_paths()
     (args.out / "executed").mkdir(parents=True, exist_ok=True)
     (args.out / "html").mkdir(parents=True, exist_ok=True)
-    import torch
-
-    has_cuda = torch.cuda.is_available()
     timings: dict[str, float] = {}
     failed = []
     for path in paths:
         nb = notebooks.read(path)
-        if not has_cuda:
-            _disable_gpu_cells(nb)
-        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         try:
-            client.execute()
+            execute(nb, path.parent, timeout=args.timeout)
         except CellExecutionError as error:
             failed.append(path.name)
             print(f"FAILED {path.name}: {str(error).splitlines()[0] if str(error) else error}")
@@ -109,13 +103,6 @@ def build_course(args: argparse.Namespace) -> int:
     print(f"{'total':<32} {sum(timings.values()):7.1f} s")
     (args.out / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     return 1 if failed else 0
-
-
-def _disable_gpu_cells(nb: nbformat.NotebookNode) -> None:
-    """Replace cells tagged ``gpu`` by a message, as the tests skip them without CUDA."""
-    for _, cell in notebooks.code_cells(nb):
-        if "gpu" in notebooks.tags(cell):
-            cell.source = 'print("Skipped: this cell needs a CUDA GPU.")'
 
 
 if __name__ == "__main__":

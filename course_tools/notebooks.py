@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+GPU_TAG = "gpu"  # code cells that need CUDA; skipped by the tests and tools without it
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
