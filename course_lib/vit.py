@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from course_lib.positional import LearnedPositionalEmbedding
-from course_lib.transformer import Encoder
+from course_lib.transformer import TransformerEncoder
+from course_lib.validate import check_divisible, check_positive_ints, check_probability
 
 __all__ = ["patchify", "unpatchify", "PatchEmbedding", "ViTConfig", "VisionTransformer"]
 
@@ -98,19 +99,13 @@ class ViTConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("image_size", "patch_size", "in_channels", "num_classes", "d_model",
-                     "num_heads", "num_layers", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(self, "image_size", "patch_size", "in_channels", "num_classes",
+                            "d_model", "num_heads", "num_layers", "d_ff")
+        check_divisible(self, "d_model", "num_heads")
+        check_probability(self, "dropout")
         if self.image_size % self.patch_size:
             raise ValueError(f"patch_size: expected a divisor of image_size={self.image_size}, "
                              f"got {self.patch_size}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={self.num_heads}, "
-                             f"got {self.d_model}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
 
     @property
     def num_patches(self) -> int:
@@ -134,7 +129,7 @@ class VisionTransformer(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, c.d_model))
         nn.init.normal_(self.cls_token, std=0.02)
         self.positions = LearnedPositionalEmbedding(c.num_patches + 1, c.d_model)
-        self.encoder = Encoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
+        self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
                                norm_first=True, activation="gelu")
         self.head = nn.Linear(c.d_model, c.num_classes)
 
@@ -151,7 +146,7 @@ class VisionTransformer(nn.Module):
     def forward(self, images: torch.Tensor, *, need_weights: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """``images (B, C, H, W) -> logits (B, K)`` (and the weights, see the class)."""
-        hidden, weights = self.encoder.forward_with_weights(self.tokens(images),
-                                                            need_weights=need_weights)
-        logits = self.head(hidden[:, 0])
-        return (logits, weights) if need_weights else logits
+        if not need_weights:
+            return self.head(self.encoder(self.tokens(images))[:, 0])
+        hidden, weights = self.encoder(self.tokens(images), need_weights=True)
+        return self.head(hidden[:, 0]), weights

@@ -25,7 +25,13 @@ from torch import nn
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.positional import LearnedPositionalEmbedding
-from course_lib.transformer import Encoder, PositionwiseFFN
+from course_lib.transformer import PositionwiseFFN, TransformerEncoder
+from course_lib.validate import (
+    check_divisible,
+    check_ids,
+    check_positive_ints,
+    check_probability,
+)
 from course_lib.vit import PatchEmbedding
 
 __all__ = ["VQAConfig", "QuestionEncoder", "ImageEncoder", "CrossModalVQA", "TextOnlyVQA"]
@@ -49,21 +55,15 @@ class VQAConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("image_size", "patch_size", "in_channels", "vocab_size", "num_answers",
-                     "max_len", "d_model", "num_heads", "num_layers", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(self, "image_size", "patch_size", "in_channels", "vocab_size",
+                            "num_answers", "max_len", "d_model", "num_heads", "num_layers", "d_ff")
+        check_divisible(self, "d_model", "num_heads")
+        check_probability(self, "dropout")
         if self.image_size % self.patch_size:
             raise ValueError(f"patch_size: expected a divisor of image_size={self.image_size}, "
                              f"got {self.patch_size}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={self.num_heads}, "
-                             f"got {self.d_model}")
         if not 0 <= self.pad_id < self.vocab_size:
             raise ValueError(f"pad_id: expected an id in [0, {self.vocab_size}), got {self.pad_id}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
 
     @property
     def num_patches(self) -> int:
@@ -81,14 +81,12 @@ class QuestionEncoder(nn.Module):
         self.max_len, self.pad_id = c.max_len, c.pad_id
         self.embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.positions = LearnedPositionalEmbedding(c.max_len, c.d_model)
-        self.encoder = Encoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
+        self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
                                norm_first=True, activation="gelu")
 
     def forward(self, questions: torch.Tensor) -> torch.Tensor:
         """``questions (B, T)`` ids -> ``(B, T, D)``."""
-        if questions.dim() != 2 or questions.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"questions: expected integer ids of shape (B, T), "
-                             f"got {tuple(questions.shape)} {questions.dtype}")
+        check_ids(questions, "questions", "B, T", self.max_len)
         return self.encoder(self.positions(self.embedding(questions)),
                             key_padding_mask=questions != self.pad_id)
 
@@ -106,7 +104,7 @@ class ImageEncoder(nn.Module):
         # the answer depends on *where* a patch is, and tiny positions left the model near
         # 60 % accuracy after 800 steps where std 1 reached 100 % in 200 (seed 0, measured).
         nn.init.normal_(self.positions.embedding.weight, std=1.0)
-        self.encoder = Encoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
+        self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
                                norm_first=True, activation="gelu")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

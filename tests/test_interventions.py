@@ -12,7 +12,7 @@ from course_lib.interventions import (
     run_with_attention,
     uniform_like,
 )
-from course_lib.transformer import Encoder
+from course_lib.transformer import TransformerEncoder
 
 
 def setup(seed=0):
@@ -48,7 +48,7 @@ def test_run_with_attention_uses_exactly_the_new_weights(transform):
 
 def test_identity_transform_changes_nothing_and_hooks_are_removed():
     torch.manual_seed(0)
-    encoder = Encoder(16, 4, 32, 2, norm_first=True).eval()
+    encoder = TransformerEncoder(16, 4, 32, 2, norm_first=True).eval()
     x = torch.randn(2, 6, 16)
     before = encoder(x)
     during, _, _ = run_with_attention(encoder.layers[1].self_attn, lambda: encoder(x),

@@ -124,3 +124,13 @@ def test_config_is_keyword_only_and_counts_patches():
 def test_vit_wrong_image_shape():
     with pytest.raises(ValueError, match=r"images: expected shape \(B, 1, 8, 8\)"):
         small_vit()(torch.zeros(2, 1, 6, 6))
+
+
+def test_checkpoint_rebuilds_the_vit_from_its_config(tmp_path):
+    from course_lib.checkpoint import load_checkpoint, save_checkpoint
+
+    model = small_vit()
+    x = torch.rand(2, 1, 8, 8)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "vit.pt", model)).model
+    assert isinstance(loaded, VisionTransformer) and loaded.config == model.config
+    torch.testing.assert_close(loaded(x), model(x))

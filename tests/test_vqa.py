@@ -119,3 +119,13 @@ def test_errors(data):
         model(data.images, data.questions.float())
     with pytest.raises(ValueError, match="questions: expected batch size 16"):
         model(data.images, data.questions[:3])
+
+
+def test_checkpoint_rebuilds_the_vqa_model_from_its_config(data, tmp_path):
+    from course_lib.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = CrossModalVQA(config(data)).eval()
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "vqa.pt", model, vocab=data.vocab)).model
+    torch.testing.assert_close(loaded(data.images, data.questions),
+                               model(data.images, data.questions))
