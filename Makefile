@@ -10,7 +10,7 @@ JUPYTER_ARGS ?=
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean
+.PHONY: lab test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: $(STAMP)
 
 course: $(STAMP)  ## execute every notebook headless: build/executed, build/html, wall times
 	$(BIN)/python -m course_tools build
+
+slides: $(STAMP)  ## offline reveal.js decks in build/slides (reuses `make course`'s executed copies)
+	$(BIN)/python -m course_tools slides
 
 check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
 	$(BIN)/python -m course_tools.check_release

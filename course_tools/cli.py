@@ -4,6 +4,7 @@
     course build [NB ...]       execute notebooks headless: build/executed, build/html, wall times
     course clean NB [NB ...]    strip outputs and execution counts in place
     course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
+    course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
 """
 
 from __future__ import annotations
@@ -35,9 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     release = commands.add_parser("release", help="write student versions")
     release.add_argument("paths", nargs="*", type=Path)
     release.add_argument("--out", type=Path, default=Path("build/release"))
+    slides = commands.add_parser("slides", help="offline reveal.js decks of the lessons")
+    slides.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
+                                                   "(default: every lesson)")
+    slides.add_argument("--out", type=Path, default=Path("build/slides"))
+    slides.add_argument("--executed", type=Path, default=Path("build/executed"),
+                        help="executed copies to reuse when current (from `make course`)")
+    slides.add_argument("--no-outputs", action="store_true",
+                        help="build from the stored notebooks without running them "
+                             "(no plots or results; a quick look at slides and notes)")
+    slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
-               "release": release_notebooks}[args.command]
+               "release": release_notebooks, "slides": build_slides}[args.command]
     return handler(args)
 
 
@@ -61,42 +72,47 @@ def release_notebooks(args: argparse.Namespace) -> int:
     """Student versions: answers replaced by ``raise NotImplementedError()``, hidden tests cut."""
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.paths or notebooks.lesson_paths():
-        nb = notebooks.read(path)
-        notebooks.clean(nb)
-        for cell in nb.cells:
-            if notebooks.is_answer_cell(cell):
-                cell.source = notebooks.strip_solutions(cell.source)
-            elif notebooks.is_test_cell(cell):
-                cell.source = notebooks.strip_hidden_tests(cell.source)
+        nb = notebooks.student_version(notebooks.read(path))
         target = args.out / path.name
         nbformat.write(nb, str(target))
         print(f"wrote {target}")
     return 0
 
 
+def build_slides(args: argparse.Namespace) -> int:
+    """``course slides``: a deck per lesson, its assets, the glossary page and an index."""
+    from nbclient.exceptions import CellExecutionError
+
+    from course_tools import slides
+
+    start = time.perf_counter()
+    try:
+        paths = slides.resolve_lessons(args.lessons)
+        decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
+                             timeout=args.timeout)
+    except (ValueError, RuntimeError, CellExecutionError) as error:
+        print(f"course slides: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(decks)} decks, {sum(d.slides for d in decks)} slides in "
+          f"{time.perf_counter() - start:.1f} s: open {args.out / 'index.html'}")
+    return 0
+
+
 def build_course(args: argparse.Namespace) -> int:
     """Execute each notebook, save the executed copy and an HTML page, report wall times."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
     paths = args.paths or notebooks.lesson_paths()
     (args.out / "executed").mkdir(parents=True, exist_ok=True)
     (args.out / "html").mkdir(parents=True, exist_ok=True)
-    import torch
-
-    has_cuda = torch.cuda.is_available()
     timings: dict[str, float] = {}
     failed = []
     for path in paths:
         nb = notebooks.read(path)
-        if not has_cuda:
-            _disable_gpu_cells(nb)
-        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         try:
-            client.execute()
+            notebooks.execute(nb, path.parent, timeout=args.timeout)
         except CellExecutionError as error:
             failed.append(path.name)
             print(f"FAILED {path.name}: {str(error).splitlines()[0] if str(error) else error}")
@@ -109,13 +125,6 @@ def build_course(args: argparse.Namespace) -> int:
     print(f"{'total':<32} {sum(timings.values()):7.1f} s")
     (args.out / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     return 1 if failed else 0
-
-
-def _disable_gpu_cells(nb: nbformat.NotebookNode) -> None:
-    """Replace cells tagged ``gpu`` by a message, as the tests skip them without CUDA."""
-    for _, cell in notebooks.code_cells(nb):
-        if "gpu" in notebooks.tags(cell):
-            cell.source = 'print("Skipped: this cell needs a CUDA GPU.")'
 
 
 if __name__ == "__main__":

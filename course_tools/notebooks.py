@@ -6,6 +6,7 @@ in CONTRIBUTING.md are written down once, here.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,6 +240,19 @@ def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()
     return "\n".join(out)
 
 
+def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The release transform, shared by ``course release`` and the decks: a new notebook,
+    outputs cleaned, each solution replaced by the placeholder, hidden tests cut."""
+    out = copy.deepcopy(nb)
+    clean(out)
+    for cell in out.cells:
+        if is_answer_cell(cell):
+            cell.source = strip_solutions(cell.source)
+        elif is_test_cell(cell):
+            cell.source = strip_hidden_tests(cell.source)
+    return out
+
+
 def strip_hidden_tests(source: str) -> str:
     """Student version of a test cell: hidden test blocks removed."""
     out, inside = [], False
@@ -250,3 +264,20 @@ def strip_hidden_tests(source: str) -> str:
         elif not inside:
             out.append(line)
     return "\n".join(out)
+
+
+def execute(nb: nbformat.NotebookNode, folder: str | Path, timeout: int = 600) -> None:
+    """Run ``nb`` in place in a fresh ``python3`` kernel whose working folder is ``folder``.
+
+    Without CUDA, cells tagged ``gpu`` are replaced by a message first, as the tests skip
+    them. Raises nbclient's ``CellExecutionError`` at the first failing cell.
+    """
+    import torch
+    from nbclient import NotebookClient
+
+    if not torch.cuda.is_available():
+        for _, cell in code_cells(nb):
+            if "gpu" in tags(cell):
+                cell.source = 'print("Skipped: this cell needs a CUDA GPU.")'
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
