@@ -6,7 +6,8 @@ A deck is its lesson: cells are placed by ``slideshow.slide_type``, ``notes`` ce
 speaker notes, exercise answer cells show the task with the solution replaced by the
 placeholder and test cells lose their hidden tests (the student release's transform), and
 plots and printed results come from the executed notebook: ``build/executed/`` (written by
-``make course``) when that copy is newer than the lesson, else the lesson is executed first.
+``make course``) when that copy is current (the lesson's code has not changed since), else
+the lesson is executed first and the copy replaced.
 
 Everything a deck loads is copied next to it, in ``assets/``: reveal.js (with its speaker
 view), KaTeX for the math, a CJK font for the Chinese headings, installed by ``npm ci`` from
@@ -35,9 +36,8 @@ from course_tools import notebooks
 
 __all__ = [
     "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck", "build",
-    "deck_notebook", "install_assets", "lesson_title", "offline_problems", "resolve_lessons",
-    "slide_count",
-    "talk_problems",
+    "deck_notebook", "install_assets", "is_current", "lesson_title", "offline_problems",
+    "resolve_lessons", "slide_count", "slide_type", "talk_problems",
 ]
 
 SLIDES_DIR = Path(__file__).resolve().parents[1] / "slides"
@@ -265,13 +265,31 @@ def _outputs(path: Path, executed_dir: Path | None, timeout: int
     if executed_dir is None:
         return notebooks.read(path), "no outputs"
     executed = executed_dir / path.name
-    if executed.is_file() and executed.stat().st_mtime >= path.stat().st_mtime:
-        return notebooks.read(executed), "executed copy"
     nb = notebooks.read(path)
+    if executed.is_file():
+        copy_nb = notebooks.read(executed)
+        if is_current(nb, copy_nb):
+            return copy_nb, "executed copy"
     notebooks.execute(nb, path.parent, timeout=timeout)
     executed_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(executed))
     return nb, "executed now"
+
+
+def _code(nb: nbformat.NotebookNode) -> dict[str | None, str]:
+    # Cells tagged gpu are replaced by a message when executed without CUDA: not compared.
+    return {cell.get("id"): cell.source for _, cell in notebooks.code_cells(nb)
+            if "gpu" not in notebooks.tags(cell)}
+
+
+def is_current(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> bool:
+    """Whether ``executed`` shows ``lesson``'s results: the same code cells (by id and
+    source; prose, notes and metadata may have changed since) and no unexpected error (a
+    run that stopped part-way). Dates are not used: a checkout resets them."""
+    if _code(lesson) != _code(executed):
+        return False
+    return not any(output.output_type == "error" and "raises-exception" not in notebooks.tags(c)
+                   for _, c in notebooks.code_cells(executed) for output in c.get("outputs", []))
 
 
 def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
@@ -282,13 +300,15 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     Answer and test cells show no outputs (the solution's results would give it away);
     progress bars and stderr are dropped; long printed outputs are trimmed; tracebacks
     shrink to their last line; links to the glossary and to other lessons point at the
-    pages next to the deck. Raises ``ValueError`` if the executed copy has other cells.
+    pages next to the deck. Raises ``ValueError`` if the executed copy lacks a code cell.
     """
     released = notebooks.student_version(source)
     outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
-    if [c.get("id") for c in released.cells] != [c.get("id") for c in executed.cells]:
-        raise ValueError("the executed copy's cells differ from the lesson's: execute it again "
-                         "(`make course`, or delete it and run `course slides`)")
+    missing = [cell.get("id") for _, cell in notebooks.code_cells(released)
+               if cell.get("id") not in outputs]
+    if missing:
+        raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
+                         f"it again (`make course`, or delete it and run `course slides`)")
     deck = copy.deepcopy(released)
     for cell in deck.cells:
         if cell.cell_type == "markdown":
@@ -420,9 +440,9 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     """Build a deck per notebook in ``paths`` into ``out``, with its assets, the glossary
     page and the index; return the decks built.
 
-    ``executed_dir`` holds executed copies (``make course``): used when newer than the
-    lesson, else the lesson is executed and its copy saved there. ``None`` builds from the
-    stored notebooks, without outputs (a quick look at the structure and the notes).
+    ``executed_dir`` holds executed copies (``make course``): used when current (see
+    :func:`is_current`), else the lesson is executed and its copy saved there. ``None``
+    builds from the stored notebooks, without outputs (a quick look at slides and notes).
     """
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")

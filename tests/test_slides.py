@@ -120,9 +120,21 @@ def test_deck_outputs_fit_a_slide() -> None:
 
 def test_executed_copy_out_of_step_is_refused() -> None:
     source, executed = _lesson_with_exercise()
-    executed.cells.pop(1)
+    executed.cells.pop(2)
     with pytest.raises(ValueError, match="execute it again"):
         slides.deck_notebook(source, executed)
+
+
+def test_executed_copy_is_current_while_the_code_is_unchanged() -> None:
+    source, executed = _lesson_with_exercise()
+    assert not slides.is_current(source, executed)           # it stopped with an error
+    executed.cells[1].outputs.pop()
+    assert slides.is_current(source, executed)               # gpu cell's stub not compared
+    source.cells[0].source += "\nbetter prose"
+    source.cells.insert(1, _cell("new speaker notes", "notes"))
+    assert slides.is_current(source, executed)
+    source.cells[3].source = "def f(x):\n    return 3 * x"    # the answer cell
+    assert not slides.is_current(source, executed)
 
 
 def test_lessons_by_number_or_path() -> None:
