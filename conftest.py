@@ -6,7 +6,15 @@ on a laptop CPU while a GPU machine still runs them.
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from course_tools.notebooks import GPU_TAG
+
+# Before anything imports torch (tests/conftest.py does): sleeping, not spinning, OpenMP
+# threads, so a test run on a busy machine does not collapse (see course_lib.env).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _cuda_available() -> bool:
@@ -20,8 +28,8 @@ def _cuda_available() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _cuda_available():
         return
-    skip_gpu = pytest.mark.skip(reason="cell tagged 'gpu' and CUDA is not available")
+    skip_gpu = pytest.mark.skip(reason=f"cell tagged {GPU_TAG!r} and CUDA is not available")
     for item in items:
         cell = getattr(item, "cell", None)  # nbval's notebook-cell items carry their cell
-        if cell is not None and "gpu" in cell.get("metadata", {}).get("tags", []):
+        if cell is not None and GPU_TAG in cell.get("metadata", {}).get("tags", []):
             item.add_marker(skip_gpu)

@@ -25,13 +25,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _timing import interleaved_times, median_ratio  # noqa: E402
-
 from course_lib.gpt import GPT, GPTConfig  # noqa: E402
-from course_lib.sampling import generate  # noqa: E402
+from course_lib.sampling import time_generation  # noqa: E402
+from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
 
 
 class TorchGPT(nn.Module):
@@ -111,17 +109,8 @@ def bench_generation(config: GPTConfig, prompt_len: int, new_tokens: int, repeat
     torch.manual_seed(0)
     model = GPT(config).eval()
     prompt = torch.randint(0, config.vocab_size, (1, prompt_len))
-    fast = generate(model, prompt, new_tokens, temperature=0, use_cache=True)
-    slow = generate(model, prompt, new_tokens, temperature=0, use_cache=False)
-    if not torch.equal(fast, slow):
-        raise RuntimeError("cached and uncached generation disagree")
-    times = interleaved_times({
-        "cached": lambda: generate(model, prompt, new_tokens, temperature=0, use_cache=True),
-        "uncached": lambda: generate(model, prompt, new_tokens, temperature=0,
-                                     use_cache=False),
-    }, repeats=repeats, warmup=1)
-    return (statistics.median(times["cached"]), statistics.median(times["uncached"]),
-            median_ratio(times["uncached"], times["cached"]))
+    timed = time_generation(model, prompt, new_tokens, repeats=repeats, warmup=1)
+    return timed.cached, timed.uncached, timed.speedup
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,12 +21,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _timing import interleaved_times, median_ratio  # noqa: E402
-
 from course_lib.masks import causal_mask, padding_mask  # noqa: E402
+from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
 from course_lib.transformer import Transformer, copy_from_torch_transformer  # noqa: E402
 
 # (d_model, heads, encoder layers, decoder layers, d_ff, B, S = T)

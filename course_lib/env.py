@@ -1,14 +1,47 @@
-"""The machine a lesson runs on: device choice, seeding, threads, an environment report."""
+"""The machine a lesson runs on: device choice, seeding, threads, an environment report.
+
+Threads. torch runs each operation on a fixed number of OpenMP threads, each taking an
+equal share. When another program holds a core (a browser, a second notebook, a grader),
+the thread that shares it finishes late and every other thread waits for it, so two
+threads can be much slower than one. Three defences, in order:
+
+* ``OMP_WAIT_POLICY=PASSIVE`` (set by ``import course_lib`` before torch loads, by the
+  course's kernel and by ``make``): waiting threads sleep instead of spinning on a core;
+* lessons with tiny models use one thread (``setup_notebook(num_threads=1)``): as fast as
+  two when the machine is quiet, and unaffected when it is busy;
+* lessons with bigger models leave the count to :class:`ThreadTuner`, which
+  :func:`course_lib.train.train` consults: it times a few steps with each candidate count
+  and keeps the fastest for the machine *as it is now*, re-checking every few seconds.
+
+An explicit setting always wins: ``COURSE_NUM_THREADS`` (or ``OMP_NUM_THREADS``) in the
+environment, or ``setup_notebook(num_threads=k)``.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import random
+import statistics
 import sys
+import time
+import warnings
 
 import numpy as np
 import torch
+
+import course_lib
+
+__all__ = [
+    "pick_device", "seed_everything", "set_threads", "available_cores", "explicit_threads",
+    "ThreadTuner", "thread_candidates", "thread_tuner", "environment_report", "format_report",
+    "setup_notebook", "wait_policy_note",
+]
+
+THREADS_VARIABLES = ("COURSE_NUM_THREADS", "OMP_NUM_THREADS")
+# Whether train() may tune the thread count (True after setup_notebook() without an
+# explicit count); set_threads(k) turns it off.
+_auto_threads = False
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -36,13 +69,121 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
 
 def set_threads(num_threads: int | None = None) -> int:
-    """Use ``num_threads`` CPU threads for torch (default: every core the process may use)."""
+    """Use ``num_threads`` CPU threads for torch (default: every core the process may use).
+
+    A fixed count: :func:`course_lib.train.train` will not tune it afterwards.
+    """
+    global _auto_threads
     if num_threads is None:
         num_threads = available_cores()
-    if num_threads < 1:
-        raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads: expected a positive integer, got {num_threads!r}")
     torch.set_num_threads(num_threads)
+    _auto_threads = False
     return num_threads
+
+
+def explicit_threads() -> int | None:
+    """The thread count the user set in the environment (``COURSE_NUM_THREADS``, else
+    ``OMP_NUM_THREADS``), or None. A value that is not a positive integer is an error."""
+    for name in THREADS_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+            return int(value)
+    return None
+
+
+class ThreadTuner:
+    """Keeps torch on the fastest thread count for the machine as it is right now.
+
+    Call :meth:`record` with the seconds of each training step. The tuner probes every
+    candidate count for ``probe_steps`` steps (after one warm-up step, since the first step
+    on a new count pays for starting threads), keeps the one with the lowest median step
+    time, and probes again after ``reprobe_seconds``: another program may have taken or
+    freed a core meanwhile. ``choices`` lists ``(step, threads)`` for each decision.
+
+    Args:
+        candidates: thread counts to try, e.g. ``[1, 2]``; at least two, all positive.
+    """
+
+    def __init__(self, candidates: list[int], probe_steps: int = 3,
+                 reprobe_seconds: float = 20.0) -> None:
+        if len(candidates) < 2 or any(c < 1 for c in candidates):
+            raise ValueError(f"candidates: expected two or more positive counts, got {candidates}")
+        if probe_steps < 1:
+            raise ValueError(f"probe_steps: expected a positive integer, got {probe_steps}")
+        self.candidates = sorted(set(candidates), reverse=True)
+        self.probe_steps, self.reprobe_seconds = probe_steps, reprobe_seconds
+        self.choices: list[tuple[int, int]] = []
+        self._steps = 0
+        self._start_probe()
+
+    @property
+    def probing(self) -> bool:
+        """True while candidates are being timed."""
+        return self._queue is not None
+
+    def _start_probe(self) -> None:
+        self._queue = list(self.candidates)
+        self._timings: dict[int, list[float]] = {}
+        self._switch(self._queue[0])
+
+    def _switch(self, threads: int) -> None:
+        torch.set_num_threads(threads)
+        self._current, self._seen_on_current = threads, 0
+
+    def record(self, seconds: float) -> None:
+        """Account one step that took ``seconds`` on the current thread count."""
+        self._steps += 1
+        self._seen_on_current += 1
+        if self._queue is None:
+            if time.perf_counter() - self._decided_at >= self.reprobe_seconds:
+                self._start_probe()
+            return
+        if self._seen_on_current == 1:
+            return  # warm-up step on a new count: not representative
+        times = self._timings.setdefault(self._current, [])
+        times.append(seconds)
+        if len(times) < self.probe_steps:
+            return
+        self._queue.pop(0)
+        if self._queue:
+            self._switch(self._queue[0])
+            return
+        best = min(self._timings, key=lambda c: statistics.median(self._timings[c]))
+        self._switch(best)
+        self.choices.append((self._steps, best))
+        self._queue, self._decided_at = None, time.perf_counter()
+
+
+def thread_candidates(cores: int) -> list[int]:
+    """1, 2, 4, ... up to ``cores``, and ``cores`` itself."""
+    counts, n = {cores}, 1
+    while n < cores:
+        counts.add(n)
+        n *= 2
+    return sorted(counts)
+
+
+def thread_tuner() -> ThreadTuner | None:
+    """A tuner for the next training loop when the thread count is left to the course
+    (``setup_notebook()`` without ``num_threads`` and no thread variable set), else None."""
+    if not _auto_threads or explicit_threads() is not None:
+        return None
+    candidates = thread_candidates(available_cores())
+    return ThreadTuner(candidates) if len(candidates) > 1 else None
+
+
+def wait_policy_note() -> str | None:
+    """A warning text when torch was imported before course_lib without
+    ``OMP_WAIT_POLICY`` set (then its threads spin-wait; see the module docstring)."""
+    if not course_lib.TORCH_IMPORTED_FIRST:
+        return None
+    return ("torch was imported before course_lib, so OpenMP threads spin-wait: on a busy "
+            "machine training can run many times slower. Restart the kernel and run the "
+            "first cell (it imports course_lib first), or use the course's kernel.")
 
 
 def available_cores() -> int:
@@ -65,6 +206,7 @@ def environment_report() -> dict[str, str]:
         "cuda available": str(torch.cuda.is_available()),
         "cpu cores": str(available_cores()),
         "torch threads": str(torch.get_num_threads()),
+        "OpenMP wait policy": os.environ.get("OMP_WAIT_POLICY", "not set (spin-wait)"),
     }
     if device.type == "cuda":
         report["gpu"] = torch.cuda.get_device_name(0)
@@ -86,9 +228,18 @@ def format_report(report: dict[str, str]) -> str:
 def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Generator:
     """Call once at the top of every lesson: seeds, threads and a readable plot style.
 
-    Returns the seeded torch generator so a lesson can pass it to data generators.
+    ``num_threads``: a fixed count for the lesson; None leaves it to the course (the
+    environment's ``COURSE_NUM_THREADS``/``OMP_NUM_THREADS`` if set, else every core, tuned
+    by :class:`ThreadTuner` during training). Returns the seeded torch generator so a
+    lesson can pass it to data generators. Safe to run again.
     """
-    set_threads(num_threads)
+    global _auto_threads
+    chosen = num_threads if num_threads is not None else explicit_threads()
+    set_threads(chosen)
+    _auto_threads = chosen is None
+    note = wait_policy_note()
+    if note:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
     try:
         import matplotlib.pyplot as plt
 

@@ -20,10 +20,16 @@ Shapes: ``B`` batch, ``T`` sequence length, ``V`` vocabulary size.
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from course_lib.timing import interleaved_times, median_ratio
+
 __all__ = [
+    "GenerationTiming", "time_generation",
     "top_k_filter",
     "top_p_filter",
     "sample_next_token",
@@ -232,3 +238,35 @@ def _generate_cached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int
             caches = model.make_caches()
             logits = model(sequence[:, -context_length:], caches=caches)[:, -1, :]
     return sequence
+
+
+@dataclass(frozen=True)
+class GenerationTiming:
+    """Result of :func:`time_generation`: median seconds per generation with and without
+    the KV cache, and ``speedup``, the median over rounds of uncached / cached time."""
+
+    cached: float
+    uncached: float
+    speedup: float
+
+
+def time_generation(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int, *,
+                    repeats: int = 5, warmup: int = 1) -> GenerationTiming:
+    """Time greedy generation with and without the KV cache, as ``bench_gpt.py`` does.
+
+    Both paths are first checked to give the same tokens, then timed in alternation
+    (cached, uncached, cached, ...) after ``warmup`` untimed calls each, so background
+    load hits both alike; the speed-up is the median of per-round ratios.
+    ``prompt (B, T0)``; keep ``T0 + max_new_tokens <= context length`` to time the cache
+    rather than the sliding window.
+    """
+    def run(use_cache: bool) -> torch.Tensor:
+        return generate(model, prompt, max_new_tokens, use_cache=use_cache, temperature=0)
+
+    if not torch.equal(run(True), run(False)):
+        raise RuntimeError("cached and uncached generation disagree")
+    times = interleaved_times({"cached": lambda: run(True), "uncached": lambda: run(False)},
+                              repeats=repeats, warmup=warmup)
+    return GenerationTiming(cached=statistics.median(times["cached"]),
+                            uncached=statistics.median(times["uncached"]),
+                            speedup=median_ratio(times["uncached"], times["cached"]))

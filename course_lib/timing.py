@@ -1,4 +1,5 @@
-"""Wall-clock timing for the lessons' "how long does this take" measurements.
+"""Wall-clock timing for the lessons' "how long does this take" measurements, and the
+interleaved timing the benchmarks use to compare contenders on a shared machine.
 
 Lessons show times, they never assert them (a shared or busy machine makes timings noisy);
 speed claims with ratios against PyTorch live in ``benchmarks/``.
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable
 
 import torch
+
+__all__ = ["median_seconds", "seconds_per_training_step", "interleaved_times", "median_ratio"]
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -50,3 +53,37 @@ def seconds_per_training_step(model: torch.nn.Module,
         optimizer.step()
 
     return median_seconds(step, repeats=repeats, warmup=1)
+
+
+def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int = 20,
+                      warmup: int = 3) -> dict[str, list[float]]:
+    """Wall times (seconds) of ``repeats`` calls of each function, timed in alternation.
+
+    Each contender first runs ``warmup`` untimed calls (first calls pay for allocation and
+    kernel selection). Alternating ``a, b, a, b, ...`` then exposes every contender to the
+    same background load, so their ratio is fairer on a shared machine than timing one
+    after the other.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats: expected >= 1, got {repeats}")
+    if warmup < 0:
+        raise ValueError(f"warmup: expected >= 0, got {warmup}")
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median_ratio(ours: list[float], reference: list[float]) -> float:
+    """Median over rounds of ``ours[i] / reference[i]``: each ratio compares two runs taken
+    back to back, so a burst of background load cancels out instead of skewing one side."""
+    if not ours or len(ours) != len(reference):
+        raise ValueError(f"expected two equally long, non-empty lists of times, got "
+                         f"{len(ours)} and {len(reference)}")
+    return statistics.median(a / b for a, b in zip(ours, reference, strict=True))

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from course_lib import env
+
 Batch = Any
 LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], dict[str, float]]
@@ -103,10 +105,13 @@ def train(
     next_batch = _batch_source(batches)
     history = TrainHistory()
     smoothed: float | None = None
+    # None when the lesson fixed its thread count; else picks the fastest count as it goes.
+    tuner = env.thread_tuner()
     start = time.perf_counter()
     bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, leave=True,
                mininterval=0.5)
     for step in bar:
+        step_start = time.perf_counter()
         model.train()
         loss = loss_fn(model, next_batch(step))
         if not torch.isfinite(loss):
@@ -119,7 +124,9 @@ def train(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        value = loss.item()
+        value = loss.item()  # waits for the step to finish, so the timing below is whole
+        if tuner is not None:
+            tuner.record(time.perf_counter() - step_start)
         smoothed = value if smoothed is None else 0.95 * smoothed + 0.05 * value
         history.steps.append(step)
         history.losses.append(value)

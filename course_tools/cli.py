@@ -103,6 +103,8 @@ def build_course(args: argparse.Namespace) -> int:
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
+    from course_tools.execute import execute
+
     paths = args.paths or notebooks.lesson_paths()
     (args.out / "executed").mkdir(parents=True, exist_ok=True)
     (args.out / "html").mkdir(parents=True, exist_ok=True)
@@ -112,7 +114,7 @@ def build_course(args: argparse.Namespace) -> int:
         nb = notebooks.read(path)
         start = time.perf_counter()
         try:
-            notebooks.execute(nb, path.parent, timeout=args.timeout)
+            execute(nb, path.parent, timeout=args.timeout)
         except CellExecutionError as error:
             failed.append(path.name)
             print(f"FAILED {path.name}: {str(error).splitlines()[0] if str(error) else error}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+GPU_TAG = "gpu"  # code cells that need CUDA; skipped by the tests and tools without it
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -265,19 +266,3 @@ def strip_hidden_tests(source: str) -> str:
             out.append(line)
     return "\n".join(out)
 
-
-def execute(nb: nbformat.NotebookNode, folder: str | Path, timeout: int = 600) -> None:
-    """Run ``nb`` in place in a fresh ``python3`` kernel whose working folder is ``folder``.
-
-    Without CUDA, cells tagged ``gpu`` are replaced by a message first, as the tests skip
-    them. Raises nbclient's ``CellExecutionError`` at the first failing cell.
-    """
-    import torch
-    from nbclient import NotebookClient
-
-    if not torch.cuda.is_available():
-        for _, cell in code_cells(nb):
-            if "gpu" in tags(cell):
-                cell.source = 'print("Skipped: this cell needs a CUDA GPU.")'
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()

@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from course_tools import notebooks
+from course_tools.execute import execute
 
 __all__ = [
     "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck", "build",
@@ -270,7 +271,7 @@ def _outputs(path: Path, executed_dir: Path | None, timeout: int
         copy_nb = notebooks.read(executed)
         if is_current(nb, copy_nb):
             return copy_nb, "executed copy"
-    notebooks.execute(nb, path.parent, timeout=timeout)
+    execute(nb, path.parent, timeout=timeout)
     executed_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(executed))
     return nb, "executed now"
@@ -279,7 +280,7 @@ def _outputs(path: Path, executed_dir: Path | None, timeout: int
 def _code(nb: nbformat.NotebookNode) -> dict[str | None, str]:
     # Cells tagged gpu are replaced by a message when executed without CUDA: not compared.
     return {cell.get("id"): cell.source for _, cell in notebooks.code_cells(nb)
-            if "gpu" not in notebooks.tags(cell)}
+            if notebooks.GPU_TAG not in notebooks.tags(cell)}
 
 
 def is_current(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> bool:

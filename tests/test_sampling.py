@@ -203,3 +203,15 @@ def test_nucleus_of_a_peaked_distribution_is_small():
     flat = torch.zeros(100)
     assert len(kept(top_p_filter(peaked, 0.9))) == 1
     assert len(kept(top_p_filter(flat, 0.905))) == 91   # 90 tokens hold 0.90 < 0.905
+
+
+def test_time_generation_checks_equality_and_reports_a_speedup():
+    from course_lib.gpt import GPT, GPTConfig
+    from course_lib.sampling import time_generation
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, context_length=40, d_model=16, num_heads=2,
+                          num_layers=1))
+    timed = time_generation(model, torch.zeros(1, 2, dtype=torch.long), 20, repeats=2)
+    assert timed.cached > 0 and timed.uncached > 0
+    assert timed.speedup > 0

@@ -29,3 +29,16 @@ def test_seconds_per_training_step_takes_optimiser_steps() -> None:
     x = torch.randn(8, 3)
     seconds = timing.seconds_per_training_step(model, lambda m: m(x).pow(2).mean(), repeats=2)
     assert seconds > 0 and not torch.equal(before, model.weight)
+
+
+def test_interleaved_times_alternates_and_median_ratio_pairs_rounds():
+    from course_lib.timing import interleaved_times, median_ratio
+
+    calls = []
+    times = interleaved_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                              repeats=3, warmup=1)
+    assert calls == ["a", "b", "a", "b", "a", "b", "a", "b"]
+    assert [len(v) for v in times.values()] == [3, 3]
+    assert median_ratio([2.0, 4.0, 9.0], [1.0, 1.0, 3.0]) == 3.0
+    with pytest.raises(ValueError, match="equally long"):
+        median_ratio([1.0], [])
