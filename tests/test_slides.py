@@ -242,6 +242,13 @@ def test_built_files_load_nothing_from_the_network(built) -> None:
 
 
 # Text a reader would see that still holds TeX: outside code, outside typeset math.
+def deck_answers(name: str) -> int:
+    """Answer cells of the lesson behind deck ``name`` (0 for the example)."""
+    lesson = ROOT / "notebooks" / Path(name).with_suffix(".ipynb").name
+    return sum(notebooks.is_answer_cell(c) for c in notebooks.read(lesson).cells) \
+        if lesson.is_file() else 0
+
+
 _RAW_MATH = """() => {
   const skip = 'PRE, CODE, SCRIPT, STYLE, .katex, .katex-display, math, .anchor-link';
   const walker = document.createTreeWalker(document.querySelector('.reveal .slides'),
@@ -287,6 +294,9 @@ def test_deck_in_browser(built, offline_page, name: str) -> None:
                           "s.querySelector('aside.notes') !== null]; }")
     assert title == [True, title[1], True] and title[1] >= 2, "title slide: heading, " \
         "objectives and speaker notes"
+    text = page.evaluate("() => document.querySelector('.reveal .slides').textContent")
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert text.count("raise NotImplementedError()") >= deck_answers(name)
     cjk = page.evaluate("() => document.fonts.check('30px \"Noto Sans SC Variable\"', '注意力')")
     assert cjk, "the CJK font did not load"
 
