@@ -308,6 +308,8 @@ def test_deck_in_browser(built, offline_page, name: str) -> None:
     page.screenshot(path=str(shots / f"{stem}_title.png"))
     page.evaluate(f"() => Reveal.slide(...Object.values(Reveal.getIndices("
                   f"Reveal.getSlides()[({_SLIDE_WITH_IMAGE})()])).slice(0, 2))")
+    page.evaluate("() => { const img = Reveal.getCurrentSlide().querySelector('img');"
+                  " if (img) img.scrollIntoView({block: 'end'}); }")
     page.wait_for_timeout(100)
     page.screenshot(path=str(shots / f"{stem}_content.png"))
 
