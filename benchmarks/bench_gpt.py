@@ -38,7 +38,7 @@ class TorchGPT(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
-        self.position_embedding = nn.Embedding(config.context_length, config.d_model)
+        self.position_embedding = nn.Embedding(config.max_len, config.d_model)
         layer = nn.TransformerEncoderLayer(config.d_model, config.num_heads, config.d_ff,
                                            dropout=0.0, activation="gelu", batch_first=True,
                                            norm_first=True)
@@ -123,14 +123,14 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     quick = args.quick
     new_tokens, prompt_len = (64, 8) if quick else (256, 16)
-    config = GPTConfig(vocab_size=96, context_length=512, d_model=128, num_heads=4,
+    config = GPTConfig(vocab_size=96, max_len=512, d_model=128, num_heads=4,
                        num_layers=2 if quick else 4)
     B, T = (4, 64) if quick else (16, 256)
     repeats = args.repeats or (3 if quick else 10)
     print(f"torch {torch.__version__}, cpu, threads {torch.get_num_threads()}, median of "
           f"{repeats} rounds; GPT d_model={config.d_model} heads={config.num_heads} "
           f"layers={config.num_layers} vocab={config.vocab_size} "
-          f"context={config.context_length}, {GPT(config).num_parameters():,} parameters")
+          f"context={config.max_len}, {GPT(config).num_parameters():,} parameters")
 
     ours, theirs, ratio = bench_training(config, B, T, repeats, 1 if quick else 2)
     print(f"gpt-train     B={B} T={T}  ours {B * T / ours:9.0f} tok/s ({1e3 * ours:.1f} ms)  "

@@ -25,7 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from course_lib.masks import causal_mask, padding_mask  # noqa: E402
 from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
-from course_lib.transformer import Transformer, copy_from_torch_transformer  # noqa: E402
+from course_lib.transformer import (  # noqa: E402
+    Transformer,
+    TransformerConfig,
+    copy_from_torch_transformer,
+)
 
 # (d_model, heads, encoder layers, decoder layers, d_ff, B, S = T)
 SIZES = [(128, 4, 2, 2, 512, 32, 32), (256, 8, 4, 4, 1024, 16, 64)]
@@ -47,7 +51,8 @@ def bench_size(d_model: int, heads: int, n_enc: int, n_dec: int, d_ff: int, B: i
     torch.manual_seed(0)
     theirs = nn.Transformer(d_model, heads, n_enc, n_dec, d_ff, dropout=0.0,
                             batch_first=True).to(device).train()
-    ours = Transformer(d_model, heads, n_enc, n_dec, d_ff).to(device).train()
+    ours = Transformer(TransformerConfig(d_model=d_model, num_heads=heads, num_encoder_layers=n_enc,
+                                         num_decoder_layers=n_dec, d_ff=d_ff)).to(device).train()
     copy_from_torch_transformer(ours, theirs)
     src = torch.randn(B, L, d_model, device=device)
     tgt = torch.randn(B, L, d_model, device=device)

@@ -22,6 +22,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "attention", "checkpoint", "checks", "data", "decoding", "env", "gpt", "hard_attention",
+    "history", "losses", "masks", "numpy_ref", "positional", "rnn", "sampling", "schedules",
+    "seq2seq", "timing", "train", "transformer", "validate", "viz",
+]
+
 
 def __getattr__(name: str) -> ModuleType:
     if name.startswith("_"):

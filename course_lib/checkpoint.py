@@ -24,6 +24,11 @@ import torch
 
 from course_lib.data.vocab import Vocab
 
+__all__ = [
+    "FORMAT", "VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint",
+]
+
+
 FORMAT = "attention-course-checkpoint"
 VERSION = 1
 

@@ -15,6 +15,12 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
+    "check_true",
+]
+
+
 InputMaker = Callable[[np.random.Generator], Any]
 
 

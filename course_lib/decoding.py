@@ -28,6 +28,11 @@ from typing import Any
 
 import torch
 
+__all__ = [
+    "map_state", "greedy_decode", "beam_search", "sequence_log_prob", "beam_step",
+]
+
+
 State = Any
 StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
 
@@ -87,6 +92,9 @@ def beam_search(step_fn: StepFn, bos_id: int, eos_id: int, beam_size: int, max_l
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Keep the ``beam_size`` best prefixes at every step (Graves 2012; Sutskever et al. 2014).
 
+    Each step ranks the extensions of one item's beams with :func:`beam_step` (lesson 04's
+    exercise); the rest is bookkeeping: finished hypotheses, stopping, reordering ``state``.
+
     ``state`` holds one row per batch item (``batch_size`` rows, or inferred from it); each
     row is repeated for the beams. A hypothesis that emits ``<eos>`` is set aside as
     finished. A batch item is done once it has ``beam_size`` finished hypotheses and no live
@@ -123,14 +131,15 @@ def beam_search(step_fn: StepFn, bos_id: int, eos_id: int, beam_size: int, max_l
         log_probs, state = step_fn(prefix, state)
         _check_log_probs(log_probs, B * K)
         V = log_probs.shape[-1]
-        candidates = (beam_scores.reshape(B * K, 1) + log_probs.float()).reshape(B, K * V)
-        # 2K candidates guarantee K live ones even if K of them end with <eos>.
-        top_scores, top_index = candidates.topk(min(2 * K, K * V), dim=-1)
+        log_probs = log_probs.float().reshape(B, K, V)
         next_rows, next_tokens, next_scores = [], [], []
         for b in range(B):
+            # 2K candidates guarantee K live ones even if K of them end with <eos>.
+            top_scores, top_beams, top_tokens = beam_step(beam_scores[b], log_probs[b],
+                                                          min(2 * K, K * V))
             live: list[tuple[int, int, float]] = []
-            for score, index in zip(top_scores[b].tolist(), top_index[b].tolist(), strict=True):
-                beam, token = divmod(index, V)
+            for score, beam, token in zip(top_scores.tolist(), top_beams.tolist(),
+                                          top_tokens.tolist(), strict=True):
                 if score == float("-inf"):
                     break
                 if token == eos_id:

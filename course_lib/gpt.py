@@ -24,17 +24,20 @@ from torch import nn
 
 from course_lib.attention import KVCache, MultiHeadAttention
 from course_lib.positional import LearnedPositionalEmbedding
+from course_lib.train import count_parameters
 from course_lib.transformer import PositionwiseFFN
+from course_lib.validate import check_divisible, check_ids, check_positive_ints, check_probability
 
 __all__ = ["GPTConfig", "GPTBlock", "GPT"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GPTConfig:
-    """Sizes of a :class:`GPT`. ``d_ff=None`` means ``4 * d_model`` (as in GPT-2)."""
+    """Sizes of a :class:`GPT`. ``max_len`` is the context length (the longest sequence the
+    model reads); ``d_ff=None`` means ``4 * d_model`` (as in GPT-2)."""
 
     vocab_size: int
-    context_length: int
+    max_len: int
     d_model: int
     num_heads: int
     num_layers: int
@@ -42,24 +45,19 @@ class GPTConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "context_length", "d_model", "num_heads", "num_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={self.num_heads}, "
-                             f"got {self.d_model}")
+        check_positive_ints(self, "vocab_size", "max_len", "d_model", "num_heads", "num_layers")
+        check_divisible(self, "d_model", "num_heads")
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
+        check_positive_ints(self, "d_ff")
+        check_probability(self, "dropout")
 
 
 class GPTBlock(nn.Module):
     """Pre-norm block: ``x = x + attn(LN(x))`` (causal), then ``x = x + ffn(LN(x))``.
 
-    ``forward(x (B, T, D), cache=None, need_weights=False)`` ->
-    ``(out (B, T, D), weights (B, H, T, S) or None)``; with a cache ``S`` = cached + ``T``.
+    ``forward(x (B, T, D), cache=None, need_weights=False)`` -> ``out (B, T, D)``, or
+    ``(out, weights (B, H, T, S))`` with ``need_weights``; with a cache ``S`` = cached + ``T``.
     """
 
     def __init__(self, config: GPTConfig) -> None:
@@ -71,8 +69,9 @@ class GPTBlock(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None,
-                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``x (B, T, D) -> (out (B, T, D), weights (B, H, T, S) or None)``."""
+                need_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, T, D) -> out (B, T, D)``; with ``need_weights``
+        ``(out, weights (B, H, T, S))``."""
         # is_causal with a cache aligns the new queries with the last keys, so a new token
         # sees every cached token and the new ones up to itself. A single new token may see
         # every key anyway, so generation's one-token steps skip building the mask.
@@ -80,7 +79,7 @@ class GPTBlock(nn.Module):
                                       need_weights=need_weights)
         x = x + self._drop(attended)
         x = x + self._drop(self.ffn(self.norm2(x)))
-        return x, weights
+        return (x, weights) if need_weights else x
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         # Calling a p=0 / eval-mode Dropout costs a function call per use, which adds up
@@ -91,18 +90,18 @@ class GPTBlock(nn.Module):
 class GPT(nn.Module):
     """Decoder-only Transformer language model with tied input/output embeddings.
 
-    ``forward(idx (B, T) ids, caches=None) -> logits (B, T, V)``; ``logits[:, t]`` scores
-    the token at position ``t + 1``. ``caches`` (from :meth:`make_caches`, one
-    :class:`~course_lib.attention.KVCache` per layer) holds the past; ``idx`` then holds
-    only the new tokens. Cached plus new tokens may not exceed ``context_length``.
+    ``forward(idx (B, T) ids, caches=None, need_weights=False) -> logits (B, T, V)``;
+    ``logits[:, t]`` scores the token at position ``t + 1``. ``caches`` (from
+    :meth:`make_caches`, one :class:`~course_lib.attention.KVCache` per layer) holds the past;
+    ``idx`` then holds only the new tokens. Cached plus new tokens may not exceed
+    ``max_len``. ``need_weights=True`` returns ``(logits, [L x weights (B, H, T, S)])``.
     """
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
-        self.position_embedding = LearnedPositionalEmbedding(config.context_length,
-                                                             config.d_model)
+        self.position_embedding = LearnedPositionalEmbedding(config.max_len, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(GPTBlock(config) for _ in range(config.num_layers))
         self.final_norm = nn.LayerNorm(config.d_model)
@@ -121,9 +120,9 @@ class GPT(nn.Module):
             nn.init.zeros_(module.bias)
 
     @property
-    def context_length(self) -> int:
-        """The longest sequence (cached + new tokens) the model can read."""
-        return self.config.context_length
+    def max_len(self) -> int:
+        """The longest sequence (cached + new tokens) the model can read: its context."""
+        return self.config.max_len
 
     def make_caches(self) -> list[KVCache]:
         """Fresh, empty KV caches, one per block."""
@@ -131,16 +130,14 @@ class GPT(nn.Module):
 
     def num_parameters(self, include_positions: bool = True) -> int:
         """Number of trainable parameters; the tied embedding matrix counts once."""
-        total = sum(p.numel() for p in self.parameters())  # parameters() de-duplicates
+        total = count_parameters(self)  # the tied matrix counts once
         if not include_positions:
             total -= self.position_embedding.embedding.weight.numel()
         return total
 
     def _check_input(self, idx: torch.Tensor, caches: Sequence[KVCache] | None) -> int:
         """Validate ``idx`` and ``caches``; return the number of cached positions."""
-        if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"idx: expected integer ids of shape (B, T), "
-                             f"got {tuple(idx.shape)} {idx.dtype}")
+        check_ids(idx, "idx", "B, T")
         past = 0
         if caches is not None:
             if len(caches) != len(self.blocks):
@@ -148,31 +145,25 @@ class GPT(nn.Module):
                                  f"layer), got {len(caches)}")
             past = caches[0].length
         length = past + idx.shape[1]
-        if length > self.config.context_length:
+        if length > self.config.max_len:
             where = f" ({past} cached + {idx.shape[1]} new)" if past else ""
-            raise ValueError(f"idx: sequence length {length}{where} exceeds context_length "
-                             f"{self.config.context_length}")
+            raise ValueError(f"idx: sequence length {length}{where} exceeds max_len "
+                             f"{self.config.max_len}")
         return past
 
-    def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None
-                ) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None,
+                need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
-        logits ``(B, T, V)``."""
-        return self._run(idx, caches, need_weights=False)[0]
-
-    def _run(self, idx: torch.Tensor, caches: Sequence[KVCache] | None, need_weights: bool
-             ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+        logits ``(B, T, V)``; with ``need_weights`` ``(logits, [L x (B, H, T, S)])``."""
         past = self._check_input(idx, caches)
         x = self.position_embedding(self.token_embedding(idx), offset=past)  # (B, T, D)
         x = self.dropout(x)
         all_weights = []
         for i, block in enumerate(self.blocks):
-            x, weights = block(x, cache=None if caches is None else caches[i],
-                               need_weights=need_weights)
-            all_weights.append(weights)
-        return self.lm_head(self.final_norm(x)), all_weights
-
-    @torch.no_grad()
-    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """Causal self-attention weights of every layer, ``[L x (B, H, T, T)]``."""
-        return self._run(idx, None, need_weights=True)[1]
+            x = block(x, cache=None if caches is None else caches[i], need_weights=need_weights)
+            if need_weights:
+                x, weights = x
+                all_weights.append(weights)
+        logits = self.lm_head(self.final_norm(x))
+        return (logits, all_weights) if need_weights else logits

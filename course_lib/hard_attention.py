@@ -23,6 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.train import evaluating
+from course_lib.validate import check_positive_ints
+
+__all__ = [
+    "PointerBatch", "make_pointer_task", "PointerClassifierConfig", "PointerClassifier",
+    "soft_loss", "reinforce_loss",
+    "expected_loss", "pointer_accuracy", "score_gradient", "gradient_statistics",
+]
+
+
 
 @dataclass
 class PointerBatch:
@@ -57,19 +67,34 @@ def make_pointer_task(n: int, seq_len: int = 10, num_classes: int = 4, noise_dim
     return PointerBatch(keys, values, labels, flagged)
 
 
-class AttentionClassifier(nn.Module):
+@dataclass(kw_only=True)
+class PointerClassifierConfig:
+    """Sizes of a :class:`PointerClassifier`; ``hard=True`` picks one position."""
+
+    key_dim: int
+    num_classes: int
+    hard: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "key_dim", "num_classes")
+
+
+class PointerClassifier(nn.Module):
     """Scores each key with a linear layer, attends, classifies the attended value.
 
     ``hard=False``: soft attention, ``context = sum_j p_j v_j``.
     ``hard=True``: ``context = v_j`` for one ``j`` sampled from ``p`` (training) or the
     most probable ``j`` (evaluation).
 
+    Built from a :class:`PointerClassifierConfig`.
     ``forward(keys (B, S, dk), values (B, S, C))`` -> ``(logits (B, C), probs (B, S),
     picked (B,) or None)``.
     """
 
-    def __init__(self, key_dim: int, num_classes: int, hard: bool = False) -> None:
+    def __init__(self, config: PointerClassifierConfig) -> None:
         super().__init__()
+        self.config = config
+        key_dim, num_classes, hard = config.key_dim, config.num_classes, config.hard
         self.score = nn.Linear(key_dim, 1)
         self.classify = nn.Linear(num_classes, num_classes)
         self.hard = hard
@@ -92,13 +117,13 @@ class AttentionClassifier(nn.Module):
         return self.classify(context), probs, picked
 
 
-def soft_loss(model: AttentionClassifier, batch: PointerBatch) -> torch.Tensor:
+def soft_loss(model: PointerClassifier, batch: PointerBatch) -> torch.Tensor:
     """Cross-entropy of the soft-attention model: exact gradients by backpropagation."""
     logits, _, _ = model(batch.keys, batch.values)
     return F.cross_entropy(logits, batch.labels)
 
 
-def reinforce_loss(model: AttentionClassifier, batch: PointerBatch, use_baseline: bool = True,
+def reinforce_loss(model: PointerClassifier, batch: PointerBatch, use_baseline: bool = True,
                    baseline_decay: float = 0.9, generator: torch.Generator | None = None
                    ) -> torch.Tensor:
     """Surrogate loss whose gradient is the REINFORCE estimate for a hard-attention model.
@@ -109,7 +134,7 @@ def reinforce_loss(model: AttentionClassifier, batch: PointerBatch, use_baseline
     estimate unbiased); it is then updated with ``baseline_decay``.
     """
     if not model.hard:
-        raise ValueError("model: expected a hard-attention AttentionClassifier (hard=True), "
+        raise ValueError("model: expected a hard-attention PointerClassifier (hard=True), "
                          "got a soft one; use soft_loss")
     logits, probs, picked = model(batch.keys, batch.values, generator=generator)
     per_item = F.cross_entropy(logits, batch.labels, reduction="none")  # (B,)
@@ -122,7 +147,7 @@ def reinforce_loss(model: AttentionClassifier, batch: PointerBatch, use_baseline
     return (per_item + advantage * log_p).mean()
 
 
-def expected_loss(model: AttentionClassifier, batch: PointerBatch) -> torch.Tensor:
+def expected_loss(model: PointerClassifier, batch: PointerBatch) -> torch.Tensor:
     """Exact expected cross-entropy of the hard model, ``mean_b sum_j p_j CE_j``.
 
     Enumerates every pick, so it is differentiable; tests use its gradient as the truth the
@@ -137,22 +162,20 @@ def expected_loss(model: AttentionClassifier, batch: PointerBatch) -> torch.Tens
 
 
 @torch.no_grad()
-def pointer_accuracy(model: AttentionClassifier, batch: PointerBatch) -> float:
+def pointer_accuracy(model: PointerClassifier, batch: PointerBatch) -> float:
     """Fraction classified correctly (hard attention picks the most probable item)."""
-    was_training = model.training
-    model.eval()
-    logits, _, _ = model(batch.keys, batch.values)
-    model.train(was_training)
+    with evaluating(model):
+        logits, _, _ = model(batch.keys, batch.values)
     return (logits.argmax(-1) == batch.labels).float().mean().item()
 
 
-def score_gradient(model: AttentionClassifier, loss: torch.Tensor) -> torch.Tensor:
+def score_gradient(model: PointerClassifier, loss: torch.Tensor) -> torch.Tensor:
     """The gradient of ``loss`` with respect to the scorer's weights, flattened."""
     grads = torch.autograd.grad(loss, [model.score.weight, model.score.bias])
     return torch.cat([g.reshape(-1) for g in grads])
 
 
-def gradient_statistics(model: AttentionClassifier, data: PointerBatch, batch_size: int,
+def gradient_statistics(model: PointerClassifier, data: PointerBatch, batch_size: int,
                         draws: int, use_baseline: bool = True,
                         generator: torch.Generator | None = None) -> dict[str, float]:
     """Spread of the scorer's gradient estimate over ``draws`` random mini-batches.

@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+__all__ = [
+    "REDUCTIONS", "label_smoothed_cross_entropy", "sequence_cross_entropy", "token_accuracy",
+    "sequence_exact_match", "string_matches", "string_exact_match",
+]
+
+
 REDUCTIONS = ("mean", "sum", "none")
 
 

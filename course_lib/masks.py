@@ -13,6 +13,11 @@ from collections.abc import Sequence
 
 import torch
 
+__all__ = [
+    "causal_mask", "padding_mask", "to_torch_polarity", "check_mask",
+]
+
+
 
 def causal_mask(T: int, S: int | None = None, device: torch.device | str | None = None
                 ) -> torch.Tensor:

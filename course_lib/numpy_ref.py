@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "softmax", "masked_softmax", "scaled_dot_product_attention", "multi_head_attention",
+]
+
+
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along ``axis`` (any shape).

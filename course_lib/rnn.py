@@ -1,13 +1,14 @@
-"""Recurrent networks and their limits (lesson 02).
+"""Recurrent networks (lesson 02): the cell, backpropagation through time, and the models.
 
 * A vanilla RNN cell from scratch: NumPy forward and backpropagation through time (BPTT),
   then the same cell in torch, equal to ``torch.nn.RNN`` with copied weights.
 * Gradient norms ``||d h_T / d h_t||`` against the distance ``T - t`` for a recurrent matrix
-  of a chosen spectral radius: vanishing below 1, exploding above.
-* Sequence classifiers for a long-range task: RNN, LSTM, GRU (torch's fused modules) and a
-  one-layer attention model; a training helper for the first-token recall task.
-* A seq2seq GRU without attention, whose single context vector is the bottleneck.
-* Timing of a forward pass: sequential recurrence against parallel self-attention.
+  of a chosen spectral radius: vanishing below 1, exploding above; clipping by global norm.
+* The models of lesson 02's experiments, each built from a config: sequence classifiers
+  (RNN, LSTM, GRU and a one-layer attention model) and the adding-problem regressor. The
+  encoder-decoder whose single context vector is the bottleneck is
+  :class:`course_lib.seq2seq.Seq2Seq` with ``attention=False``. The experiments themselves
+  (data, training, timing) are in :mod:`course_lib.long_range`.
 
 Shapes: B batch, T sequence length, I input width, D hidden width, V vocabulary, C classes.
 """
@@ -21,10 +22,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.data import synthetic
-from course_lib.history import numerical_gradient, relative_error  # noqa: F401 (re-exported)
-from course_lib.timing import median_seconds
-from course_lib.train import TrainHistory, train
+from course_lib.attention import MultiHeadAttention
+from course_lib.positional import LearnedPositionalEmbedding
+from course_lib.validate import check_divisible, check_positive_ints
+
+__all__ = [
+    "Params", "init_rnn_params", "rnn_step_numpy", "rnn_forward_numpy", "rnn_backward_numpy",
+    "RNNCell", "SimpleRNN", "copy_from_torch_rnn", "matrix_with_spectral_radius",
+    "spectral_radius", "gradient_norms_vs_distance", "clip_by_global_norm",
+    "RecurrentClassifierConfig", "RecurrentClassifier", "AttentionClassifierConfig",
+    "AttentionClassifier", "AddingRegressorConfig", "AddingRegressor",
+]
 
 # --- NumPy RNN: forward and backpropagation through time ----------------------------------
 
@@ -41,7 +49,7 @@ def init_rnn_params(input_size: int, hidden_size: int, *, seed: int = 0,
     rng = np.random.default_rng(seed)
     w_hh = (rng.standard_normal((hidden_size, hidden_size)) / math.sqrt(hidden_size))
     if spectral_radius is not None:
-        w_hh = w_hh * (spectral_radius / np.max(np.abs(np.linalg.eigvals(w_hh))))
+        w_hh = w_hh * (spectral_radius / _radius_of(w_hh))
     return {
         "W_xh": rng.standard_normal((input_size, hidden_size)) / math.sqrt(input_size),
         "W_hh": w_hh,
@@ -174,12 +182,15 @@ def matrix_with_spectral_radius(size: int, spectral_radius: float, *, seed: int 
         raise ValueError(f"spectral_radius: expected > 0, got {spectral_radius}")
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((size, size)) / math.sqrt(size)
-    return w * (spectral_radius / np.max(np.abs(np.linalg.eigvals(w))))
+    return w * (spectral_radius / _radius_of(w))
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
     """Largest absolute eigenvalue of a square matrix."""
     return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+
+
+_radius_of = spectral_radius  # for the functions whose argument is named spectral_radius
 
 
 def gradient_norms_vs_distance(W_hh: np.ndarray, num_steps: int, *, nonlinearity: str = "linear",
@@ -219,22 +230,41 @@ def gradient_norms_vs_distance(W_hh: np.ndarray, num_steps: int, *, nonlinearity
 # --- sequence classifiers for the long-range task -----------------------------------------
 
 
+_KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass(kw_only=True)
+class RecurrentClassifierConfig:
+    """Sizes of a :class:`RecurrentClassifier`; ``kind`` in {"rnn", "lstm", "gru"};
+    ``gate_bias`` initialises the LSTM forget / GRU update gate (``None``: torch's init)."""
+
+    kind: str
+    vocab_size: int
+    num_classes: int
+    hidden_size: int = 32
+    embed_dim: int = 16
+    gate_bias: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind: expected one of {sorted(_KINDS)}, got {self.kind!r}")
+        check_positive_ints(self, "vocab_size", "num_classes", "hidden_size", "embed_dim")
+
+
 class RecurrentClassifier(nn.Module):
     """Embedding -> RNN, LSTM or GRU (torch's fused modules) -> last state -> class logits.
 
-    forward(x (B, T) ids) -> logits (B, C).
+    Built from a :class:`RecurrentClassifierConfig`. forward(x (B, T) ids) -> logits (B, C).
     """
 
-    KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-    def __init__(self, kind: str, vocab_size: int, num_classes: int, hidden_size: int = 32,
-                 embed_dim: int = 16, gate_bias: float | None = None) -> None:
+    def __init__(self, config: RecurrentClassifierConfig) -> None:
         super().__init__()
-        if kind not in self.KINDS:
-            raise ValueError(f"kind: expected one of {sorted(self.KINDS)}, got {kind!r}")
+        self.config = config
+        kind, hidden_size, embed_dim = config.kind, config.hidden_size, config.embed_dim
+        vocab_size, num_classes, gate_bias = config.vocab_size, config.num_classes, config.gate_bias
         self.kind = kind
         self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.rnn = self.KINDS[kind](embed_dim, hidden_size, batch_first=True)
+        self.rnn = _KINDS[kind](embed_dim, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, num_classes)
         if gate_bias is not None and kind != "rnn":
             # The LSTM's forget gate and the GRU's update gate are rows H:2H of torch's
@@ -252,6 +282,21 @@ class RecurrentClassifier(nn.Module):
         return self.head(states[:, -1])
 
 
+@dataclass(kw_only=True)
+class AttentionClassifierConfig:
+    """Sizes of an :class:`AttentionClassifier`."""
+
+    vocab_size: int
+    num_classes: int
+    d_model: int = 32
+    num_heads: int = 2
+    max_len: int = 512
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "vocab_size", "num_classes", "d_model", "num_heads", "max_len")
+        check_divisible(self, "d_model", "num_heads")
+
+
 class AttentionClassifier(nn.Module):
     """Embedding -> one multi-head attention layer, queried from the last position -> logits.
 
@@ -261,15 +306,14 @@ class AttentionClassifier(nn.Module):
     and 07 compare positional encodings). Uses :class:`course_lib.attention.MultiHeadAttention`
     and :class:`course_lib.positional.LearnedPositionalEmbedding`.
 
-    forward(x (B, T) ids) -> logits (B, C).
+    Built from an :class:`AttentionClassifierConfig`. forward(x (B, T) ids) -> logits (B, C).
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, d_model: int = 32,
-                 num_heads: int = 2, max_len: int = 512) -> None:
+    def __init__(self, config: AttentionClassifierConfig) -> None:
         super().__init__()
-        from course_lib.attention import MultiHeadAttention
-        from course_lib.positional import LearnedPositionalEmbedding
-
+        self.config = config
+        vocab_size, num_classes, d_model = config.vocab_size, config.num_classes, config.d_model
+        num_heads, max_len = config.num_heads, config.max_len
         self.max_len = max_len
         self.embed = nn.Embedding(vocab_size, d_model)
         self.position = LearnedPositionalEmbedding(max_len, d_model)
@@ -290,82 +334,6 @@ class AttentionClassifier(nn.Module):
         return self.head(query[:, 0] + context[:, 0])  # residual, as in a Transformer block
 
 
-def make_classifier(kind: str, vocab_size: int, num_classes: int, width: int = 32,
-                    num_heads: int = 2, gate_bias: float | None = None) -> nn.Module:
-    """``kind`` in {"rnn", "lstm", "gru", "attention"}; ``width`` is the hidden/model size;
-    ``gate_bias`` initialises the LSTM forget / GRU update gate (see RecurrentClassifier)."""
-    if kind == "attention":
-        return AttentionClassifier(vocab_size, num_classes, d_model=width, num_heads=num_heads)
-    return RecurrentClassifier(kind, vocab_size, num_classes, hidden_size=width,
-                               gate_bias=gate_bias)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-@dataclass
-class RecallResult:
-    """One run of :func:`train_recall`: the model, its test accuracy, its training history."""
-
-    kind: str
-    num_distractors: int
-    accuracy: float
-    model: nn.Module
-    history: TrainHistory
-
-
-def train_recall(kind: str, num_distractors: int, *, steps: int = 250, batch_size: int = 32,
-                 width: int = 32, lr: float = 1e-2, num_classes: int = 4,
-                 num_distractor_symbols: int = 8, shared_symbols: bool = True,
-                 gate_bias: float | None = 3.0, test_size: int = 512, seed: int = 0,
-                 progress: bool = True) -> RecallResult:
-    """Train a ``kind`` classifier on first-token recall with ``T = num_distractors``.
-
-    Every step draws a fresh batch (an endless data set, seeded per step), so the result
-    measures what the architecture can learn in ``steps`` steps, not memorisation. Returns
-    the accuracy on ``test_size`` held-out sequences. Training stops early once the test
-    accuracy reaches 0.99 (checked every ``steps // 4`` steps).
-
-    The defaults are calibrated for lesson 02 (Adam, lr 1e-2 with cosine decay, clipping at
-    norm 1, batch 32, 250 steps, width 32, gate bias 3, 4 classes, 12 symbols shared by
-    classes and distractors). Over seeds 0-4: at T = 40 the vanilla RNN stayed at 0.19-0.26
-    (chance 0.25), the GRU reached 1.0 every time, the LSTM 0.99-1.0 four times and 0.49
-    once (seed 3); at T = 100 LSTM and GRU stayed at 0.22-0.29 while the attention model
-    reached 1.0 within 62 steps every time.
-    """
-    torch.manual_seed(seed)
-    vocab = synthetic.recall_vocab_size(num_classes, num_distractor_symbols)
-    model = make_classifier(kind, vocab, num_classes, width, gate_bias=gate_bias)
-
-    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return synthetic.first_token_recall(batch_size, num_distractors, num_classes,
-                                            num_distractor_symbols, shared_symbols=shared_symbols,
-                                            seed=seed * 1_000_003 + step)
-
-    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        return nn.functional.cross_entropy(m(b[0]), b[1])
-
-    x_test, y_test = synthetic.first_token_recall(test_size, num_distractors, num_classes,
-                                                  num_distractor_symbols,
-                                                  shared_symbols=shared_symbols, seed=-1 - seed)
-
-    def accuracy(m: nn.Module) -> dict[str, float]:
-        return {"acc": (m(x_test).argmax(-1) == y_test).float().mean().item()}
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    # cosine decay to 0: large steps early, small late, so a model that has found the
-    # solution does not bounce out of it again near the end of the budget
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    history = train(model, batch, loss_fn, steps=steps, optimizer=optimizer,
-                    scheduler=scheduler, clip_norm=1.0,
-                    eval_fn=accuracy, eval_every=max(steps // 4, 1),
-                    stop_when=lambda metrics: metrics["acc"] >= 0.99,
-                    desc=f"{kind} T={num_distractors}", progress=progress)
-    return RecallResult(kind, num_distractors, history.final_eval["acc"], model, history)
-
-
 # --- gradient clipping --------------------------------------------------------------------
 
 
@@ -383,20 +351,36 @@ def clip_by_global_norm(grads: list[torch.Tensor],
     return [g * scale for g in grads], total
 
 
+@dataclass(kw_only=True)
+class AddingRegressorConfig:
+    """Sizes of an :class:`AddingRegressor`. With ``spectral_radius`` the recurrent matrix
+    is replaced by :func:`matrix_with_spectral_radius` drawn from ``matrix_seed``."""
+
+    hidden_size: int = 32
+    spectral_radius: float | None = None
+    matrix_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "hidden_size")
+        if self.spectral_radius is not None and self.spectral_radius <= 0:
+            raise ValueError(f"spectral_radius: expected > 0, got {self.spectral_radius}")
+
+
 class AddingRegressor(nn.Module):
     """Vanilla tanh RNN -> last state -> one number, for the adding problem.
 
-    forward(x (B, T, 2)) -> (B,).
+    Built from an :class:`AddingRegressorConfig`. forward(x (B, T, 2)) -> (B,).
     """
 
-    def __init__(self, hidden_size: int = 32, spectral_radius: float | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, config: AddingRegressorConfig) -> None:
         super().__init__()
-        torch.manual_seed(seed)
+        self.config = config
+        hidden_size = config.hidden_size
         self.rnn = nn.RNN(2, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, 1)
-        if spectral_radius is not None:
-            w = matrix_with_spectral_radius(hidden_size, spectral_radius, seed=seed)
+        if config.spectral_radius is not None:
+            w = matrix_with_spectral_radius(hidden_size, config.spectral_radius,
+                                            seed=config.matrix_seed)
             with torch.no_grad():
                 self.rnn.weight_hh_l0.copy_(torch.as_tensor(w.T, dtype=torch.float32))
 
@@ -404,129 +388,3 @@ class AddingRegressor(nn.Module):
         """``x (B, T, 2)`` -> predicted sums ``(B,)``."""
         states, _ = self.rnn(x)
         return self.head(states[:, -1]).squeeze(-1)
-
-
-def train_adding(*, length: int, clip_norm: float | None, steps: int = 200, lr: float = 0.5,
-                 hidden_size: int = 32, spectral_radius: float = 2.0, batch_size: int = 64,
-                 seed: int = 0, progress: bool = True) -> tuple[list[float], bool]:
-    """Train :class:`AddingRegressor` with plain SGD, with or without gradient clipping.
-
-    A recurrent matrix with spectral radius above 1 and a large learning rate make the
-    unclipped run blow up; clipping caps every step's length. Returns the per-step losses
-    (cut short if a loss became inf/NaN) and whether the run diverged.
-    """
-    model = AddingRegressor(hidden_size, spectral_radius, seed=seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-
-    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return synthetic.adding_problem(batch_size, length, seed=seed * 1_000_003 + step)
-
-    losses: list[float] = []  # recorded here too, so a run that blows up keeps its curve
-
-    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        loss = nn.functional.mse_loss(m(b[0]), b[1])
-        if torch.isfinite(loss):
-            losses.append(loss.item())
-        return loss
-
-    try:
-        train(model, batch, loss_fn, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
-              desc=f"SGD, clip={clip_norm}", progress=progress)
-    except FloatingPointError:  # train() refuses to step on an inf/NaN loss
-        return losses, True
-    return losses, False
-
-
-# --- the encoder-decoder bottleneck -------------------------------------------------------
-
-
-class Seq2SeqGRU(nn.Module):
-    """A GRU encoder-decoder *without* attention (Sutskever et al., 2014; Cho et al., 2014).
-
-    The encoder's last state is the only thing the decoder sees of the source: one
-    ``hidden_size`` vector, whatever the input length.
-
-    forward(src (B, S), src_lengths (B,), tgt_in (B, T)) -> logits (B, T, V).
-    """
-
-    def __init__(self, vocab_size: int, hidden_size: int = 32, embed_dim: int = 16) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=synthetic.PAD_ID)
-        self.encoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.decoder = nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, vocab_size)
-
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor:
-        """The context vector: (1, B, D), the encoder state after each example's last token."""
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed(src), src_lengths.cpu(),
-                                                   batch_first=True, enforce_sorted=False)
-        _, context = self.encoder(packed)
-        return context
-
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor,
-                tgt_in: torch.Tensor) -> torch.Tensor:
-        """``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` -> logits ``(B, T, V)``."""
-        states, _ = self.decoder(self.embed(tgt_in), self.encode(src, src_lengths))
-        return self.out(states)
-
-    @torch.no_grad()
-    def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor, steps: int) -> torch.Tensor:
-        """Feed back the most likely token for ``steps`` steps -> (B, steps) ids."""
-        state = self.encode(src, src_lengths)
-        token = torch.full((src.shape[0], 1), synthetic.BOS_ID, dtype=torch.long)
-        outputs = []
-        for _ in range(steps):
-            states, state = self.decoder(self.embed(token), state)
-            token = self.out(states).argmax(-1)
-            outputs.append(token)
-        return torch.cat(outputs, dim=1)
-
-
-def seq2seq_loss(model: Seq2SeqGRU, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Cross-entropy over the real target positions (padding ignored)."""
-    src, lengths, tgt_in, tgt_out = batch
-    logits = model(src, lengths, tgt_in)
-    return nn.functional.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(),
-                                       ignore_index=synthetic.PAD_ID)
-
-
-def accuracy_by_length(model: Seq2SeqGRU, data: synthetic.Seq2SeqData) -> dict[int, float]:
-    """Greedy-decoding per-symbol accuracy (EOS not counted), grouped by source length."""
-    steps = int(data.src_lengths.max())
-    predicted = model.greedy(data.src, data.src_lengths, steps)
-    target = data.tgt_out[:, :steps]
-    real = torch.arange(steps)[None, :] < data.src_lengths[:, None]
-    correct = (predicted == target) & real
-    result = {}
-    for length in sorted(set(data.src_lengths.tolist())):
-        rows = data.src_lengths == length
-        result[int(length)] = (correct[rows].sum() / real[rows].sum()).item()
-    return result
-
-
-# --- sequential vs parallel ---------------------------------------------------------------
-
-
-def time_rnn_vs_attention(lengths: list[int], *, width: int = 64, batch_size: int = 8,
-                          num_heads: int = 4, repeats: int = 5,
-                          seed: int = 0) -> dict[str, list[float]]:
-    """Seconds per forward pass at each length, for an RNN and a self-attention layer.
-
-    ``"rnn loop"`` is :class:`SimpleRNN` (one Python step per position, like the maths),
-    ``"rnn fused"`` is ``torch.nn.RNN`` (a C++ loop, still one step after another),
-    ``"self-attention"`` is :class:`course_lib.attention.MultiHeadAttention`, every position
-    at once. Input (B, T, width).
-    """
-    from course_lib.attention import MultiHeadAttention
-
-    torch.manual_seed(seed)
-    loop, fused = SimpleRNN(width, width), nn.RNN(width, width, batch_first=True)
-    attention = MultiHeadAttention(width, num_heads)
-    times: dict[str, list[float]] = {"rnn loop": [], "rnn fused": [], "self-attention": []}
-    models = {"rnn loop": loop, "rnn fused": fused, "self-attention": attention}
-    with torch.no_grad():
-        for length in lengths:
-            x = torch.randn(batch_size, length, width)
-            for name, model in models.items():
-                times[name].append(median_seconds(lambda m=model, x=x: m(x), repeats))
-    return times

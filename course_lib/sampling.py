@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from course_lib.timing import interleaved_times, median_ratio
+from course_lib.train import evaluating
 
 __all__ = [
     "GenerationTiming", "time_generation",
@@ -140,12 +141,13 @@ def sample_next_token(
 
 
 def _context_length(model: nn.Module) -> int:
-    if hasattr(model, "context_length"):
-        return int(model.context_length)
+    """The model's context: its ``max_len`` (or ``config.max_len``)."""
+    if hasattr(model, "max_len"):
+        return int(model.max_len)
     config = getattr(model, "config", None)
-    if config is not None and hasattr(config, "context_length"):
-        return int(config.context_length)
-    raise ValueError(f"model: expected a `context_length` or `config.context_length` "
+    if config is not None and hasattr(config, "max_len"):
+        return int(config.max_len)
+    raise ValueError(f"model: expected a `max_len` or `config.max_len` "
                      f"attribute, got a {type(model).__name__} with neither")
 
 
@@ -174,8 +176,8 @@ def generate(
     """Extend ``prompt`` by ``max_new_tokens`` tokens sampled from ``model``.
 
     The model must map ids ``(B, T)`` to logits ``(B, T, V)``, accept ``caches=`` (one
-    KV cache per layer, from ``model.make_caches()``) and know its ``context_length``.
-    When the sequence grows past ``context_length`` only the last ``context_length``
+    KV cache per layer, from ``model.make_caches()``) and know its context length
+    ``max_len``. When the sequence grows past ``max_len`` only the last ``max_len``
     tokens are fed (a sliding window).
 
     Args:
@@ -191,15 +193,11 @@ def generate(
     """
     _check_prompt(prompt, max_new_tokens)
     context_length = _context_length(model)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         step = _generate_cached if use_cache else _generate_uncached
         return step(model, prompt, max_new_tokens, context_length,
                     dict(temperature=temperature, top_k=top_k, top_p=top_p,
                          generator=generator))
-    finally:
-        model.train(was_training)
 
 
 def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,

@@ -24,6 +24,12 @@ import numpy as np
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+__all__ = [
+    "noam_lr", "inverse_sqrt_lr", "warmup_cosine_lr", "noam_schedule",
+    "inverse_sqrt_schedule", "warmup_cosine_schedule", "trace_schedule",
+]
+
+
 Steps = int | np.ndarray
 
 

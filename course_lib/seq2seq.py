@@ -18,12 +18,14 @@ One decoder step (attention model), with y the previous token and h the hidden s
 
 Training uses teacher forcing (the true previous token is fed in); decoding feeds the
 model's own outputs through :mod:`course_lib.decoding`, for which :meth:`Seq2Seq.step`
-is a ready step function.
+is a ready step function. The model takes padded token ids and its config's ``pad_id``
+and builds its own padding mask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -32,36 +34,48 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib import decoding
 from course_lib.attention import AdditiveAttention, masked_softmax
-from course_lib.masks import padding_mask
+from course_lib.losses import sequence_cross_entropy
+from course_lib.train import evaluating
+from course_lib.validate import check_ids, check_positive_ints
+
+__all__ = [
+    "GRUEncoder", "GRUDecoder", "Seq2SeqConfig", "Seq2Seq", "sequence_loss",
+    "greedy_with_attention", "predict_ids", "DecoderState",
+]
 
 # State passed between decoder steps, every tensor batch-first (beam search reorders rows):
 # (h (B, H), enc_out (B, S, E), mask (B, S), summary (B, E), keys (B, S, A) projected keys)
 DecoderState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-class Encoder(nn.Module):
+class GRUEncoder(nn.Module):
     """Bidirectional GRU encoder.
 
-    ``forward(src (B, S) ids, lengths (B,))`` -> ``(outputs (B, S, 2H), summary (B, 2H))``,
-    where ``summary`` joins the forward GRU's last state and the backward GRU's first. Padding
-    is packed away, so pads never reach either direction's state.
+    ``forward(src (B, S) ids, key_padding_mask (B, S) bool True = real token)`` ->
+    ``(outputs (B, S, 2H), summary (B, 2H))``, where ``summary`` joins the forward GRU's last
+    state and the backward GRU's first. Padding (at the end of each row) is packed away,
+    so pads never reach either direction's state.
     """
 
-    def __init__(self, vocab_size: int, emb_dim: int, hidden_size: int, pad_id: int = 0) -> None:
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, pad_id: int = 0
+                 ) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
-        self.gru = nn.GRU(emb_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.gru = nn.GRU(embed_dim, hidden_size, batch_first=True, bidirectional=True)
         self.output_size = 2 * hidden_size
 
-    def forward(self, src: torch.Tensor, lengths: torch.Tensor
+    def forward(self, src: torch.Tensor, key_padding_mask: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``src (B, S)`` ids, ``lengths (B,)`` -> ``(outputs (B, S, 2H), summary (B, 2H))``,
-        ``H`` the GRU's hidden size."""
-        if src.dim() != 2:
-            raise ValueError(f"src: expected shape (B, S), got {tuple(src.shape)}")
-        if lengths.shape != (src.shape[0],):
-            raise ValueError(f"lengths: expected shape ({src.shape[0]},), "
-                             f"got {tuple(lengths.shape)}")
+        """``src (B, S)`` ids, ``key_padding_mask (B, S)`` -> ``(outputs (B, S, 2H),
+        summary (B, 2H))``, ``H`` the GRU's hidden size."""
+        check_ids(src, "src", "B, S")
+        if key_padding_mask.shape != src.shape:
+            raise ValueError(f"key_padding_mask: expected shape {tuple(src.shape)}, "
+                             f"got {tuple(key_padding_mask.shape)}")
+        lengths = key_padding_mask.sum(dim=1)
+        if int(lengths.min()) < 1:
+            raise ValueError("src: expected every row to hold at least one real token, "
+                             "got a row of padding only")
         packed = pack_padded_sequence(self.embed(src), lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
         outputs, final = self.gru(packed)
@@ -70,7 +84,7 @@ class Encoder(nn.Module):
         return outputs, summary
 
 
-class Decoder(nn.Module):
+class GRUDecoder(nn.Module):
     """GRU-cell decoder; with ``attention=True`` it attends over the encoder outputs.
 
     Args:
@@ -78,14 +92,14 @@ class Decoder(nn.Module):
         attn_dim: hidden width of the additive score (default: ``hidden_size``).
     """
 
-    def __init__(self, vocab_size: int, emb_dim: int, hidden_size: int, enc_dim: int,
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, enc_dim: int,
                  attention: bool = True, attn_dim: int | None = None) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, emb_dim)
+        self.embed = nn.Embedding(vocab_size, embed_dim)
         self.attention = (AdditiveAttention(hidden_size, enc_dim, attn_dim or hidden_size)
                           if attention else None)
-        self.cell = nn.GRUCell(emb_dim + enc_dim, hidden_size)
-        self.out = nn.Linear(hidden_size + enc_dim + emb_dim, vocab_size)
+        self.cell = nn.GRUCell(embed_dim + enc_dim, hidden_size)
+        self.out = nn.Linear(hidden_size + enc_dim + embed_dim, vocab_size)
 
     def step(self, y_prev: torch.Tensor, h: torch.Tensor, enc_out: torch.Tensor,
              mask: torch.Tensor, summary: torch.Tensor
@@ -129,43 +143,72 @@ class Decoder(nn.Module):
         return logits, h_new, weights
 
 
-class Seq2Seq(nn.Module):
-    """Encoder-decoder for character sequences (used on dates in lesson 04).
+@dataclass(kw_only=True)
+class Seq2SeqConfig:
+    """Sizes of a GRU :class:`Seq2Seq`. ``attn_dim=None``: the additive score's hidden
+    width is ``hidden_size``; ``attention=False``: the fixed-context model."""
 
-    ``forward(src (B, S), src_lengths (B,), tgt_in (B, T))`` ->
-    ``(logits (B, T, V), weights (B, T, S) or None)`` with teacher forcing.
+    src_vocab_size: int
+    tgt_vocab_size: int
+    embed_dim: int = 32
+    hidden_size: int = 64
+    attention: bool = True
+    attn_dim: int | None = None
+    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "src_vocab_size", "tgt_vocab_size", "embed_dim",
+                            "hidden_size")
+        check_positive_ints(self, "pad_id", minimum=0)
+        if self.attn_dim is not None:
+            check_positive_ints(self, "attn_dim")
+
+
+class Seq2Seq(nn.Module):
+    """GRU encoder-decoder for character sequences (used on dates in lesson 04).
+
+    Built from a :class:`Seq2SeqConfig`. ``forward(src (B, S) ids, tgt_in (B, T) ids)`` ->
+    ``logits (B, T, V)`` with teacher forcing; ``need_weights=True`` returns ``(logits,
+    weights (B, T, S))`` (``None`` for the model without attention). ``src`` is padded
+    with ``config.pad_id`` after each row's last token.
     """
 
-    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_dim: int = 32,
-                 hidden_size: int = 64, attention: bool = True, attn_dim: int | None = None,
-                 pad_id: int = 0) -> None:
+    def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
-        self.encoder = Encoder(src_vocab_size, emb_dim, hidden_size, pad_id)
+        self.config = config
+        c = config
+        self.pad_id = c.pad_id
+        self.encoder = GRUEncoder(c.src_vocab_size, c.embed_dim, c.hidden_size, c.pad_id)
         enc_dim = self.encoder.output_size
-        self.bridge = nn.Linear(enc_dim, hidden_size)  # encoder summary -> first decoder state
-        self.decoder = Decoder(tgt_vocab_size, emb_dim, hidden_size, enc_dim, attention, attn_dim)
-        self.uses_attention = attention
+        self.bridge = nn.Linear(enc_dim, c.hidden_size)  # encoder summary -> first decoder state
+        self.decoder = GRUDecoder(c.tgt_vocab_size, c.embed_dim, c.hidden_size, enc_dim,
+                                  c.attention, c.attn_dim)
+        self.uses_attention = c.attention
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> DecoderState:
-        """Run the encoder; return the decoder's initial state tuple (all batch-first)."""
-        enc_out, summary = self.encoder(src, src_lengths)
-        mask = padding_mask(src_lengths.to(src.device), max_len=src.shape[1])
+    def encode(self, src: torch.Tensor) -> DecoderState:
+        """Run the encoder on ``src (B, S)`` ids; return the decoder's initial state tuple
+        (all batch-first)."""
+        mask = src != self.pad_id
+        enc_out, summary = self.encoder(src, mask)
         h0 = torch.tanh(self.bridge(summary))
         return h0, enc_out, mask, summary, self.decoder.project_keys(enc_out)
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``src (B, S)``, ``src_lengths (B,)``, ``tgt_in (B, T)`` (teacher forcing) ->
-        ``(logits (B, T, V), weights (B, T, S) or None)``."""
-        h, enc_out, mask, summary, keys = self.encode(src, src_lengths)
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """``src (B, S)``, ``tgt_in (B, T)`` (teacher forcing) -> ``logits (B, T, V)``;
+        with ``need_weights`` ``(logits, weights (B, T, S) or None)``."""
+        check_ids(tgt_in, "tgt_in", "B, T")
+        h, enc_out, mask, summary, keys = self.encode(src)
         all_logits, all_weights = [], []
         for t in range(tgt_in.shape[1]):  # teacher forcing: feed the true previous token
             logits, h, weights = self.decoder.fast_step(tgt_in[:, t], h, enc_out, mask, summary,
                                                         keys)
             all_logits.append(logits)
             all_weights.append(weights)
-        weights = torch.stack(all_weights, dim=1) if self.uses_attention else None
-        return torch.stack(all_logits, dim=1), weights
+        logits = torch.stack(all_logits, dim=1)
+        if not need_weights:
+            return logits
+        return logits, torch.stack(all_weights, dim=1) if self.uses_attention else None
 
     def step(self, prefix: torch.Tensor, state: DecoderState
              ) -> tuple[torch.Tensor, DecoderState]:
@@ -178,22 +221,21 @@ class Seq2Seq(nn.Module):
         return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys)
 
 
-def sequence_loss(model: Seq2Seq, batch: Sequence[torch.Tensor], pad_id: int = 0) -> torch.Tensor:
-    """Mean cross-entropy of a ``(src, src_lengths, tgt_in, tgt_out)`` batch (teacher forcing)."""
-    src, src_lengths, tgt_in, tgt_out = batch
-    logits, _ = model(src, src_lengths, tgt_in)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
-                           ignore_index=pad_id)
+def sequence_loss(model: Seq2Seq, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy of a ``(src, tgt_in, tgt_out)`` batch (teacher forcing); target
+    padding (the model's ``pad_id``) is ignored."""
+    src, tgt_in, tgt_out = batch
+    return sequence_cross_entropy(model(src, tgt_in), tgt_out, pad_id=model.pad_id)
 
 
 @torch.no_grad()
-def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor,
-                          bos_id: int, max_len: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, bos_id: int, max_len: int
+                          ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Greedy decoding that also records attention: ``(tokens (B, L), weights (B, L, S))``.
 
     Runs all ``max_len`` steps (no early stop) so the weights of every row line up.
     """
-    h, enc_out, mask, summary, _ = model.encode(src, src_lengths)
+    h, enc_out, mask, summary, _ = model.encode(src)
     y = torch.full((src.shape[0],), bos_id, dtype=torch.long, device=src.device)
     tokens, weights = [], []
     for _ in range(max_len):
@@ -206,20 +248,18 @@ def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.
 
 
 @torch.no_grad()
-def predict_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int,
-            eos_id: int, max_len: int, beam_size: int = 1, length_penalty: float = 0.0,
-            batch_size: int = 512) -> torch.Tensor:
-    """Decoded token ids ``(N, L)`` for ``N`` sources, in batches.
+def predict_ids(model: Seq2Seq, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int,
+                beam_size: int = 1, length_penalty: float = 0.0, batch_size: int = 512
+                ) -> torch.Tensor:
+    """Decoded token ids ``(N, L)`` for ``N`` padded sources ``src (N, S)``, in batches.
 
     Greedy decoding when ``beam_size == 1``, else beam search (:mod:`course_lib.decoding`).
     """
-    was_training = model.training
-    model.eval()
     outputs = []
-    try:
+    with evaluating(model):
         for start in range(0, src.shape[0], batch_size):
-            s, n = src[start:start + batch_size], src_lengths[start:start + batch_size]
-            state = model.encode(s, n)
+            s = src[start:start + batch_size]
+            state = model.encode(s)
             if beam_size == 1:
                 tokens, _ = decoding.greedy_decode(model.step, bos_id, eos_id, s.shape[0],
                                                    max_len, state, device=s.device)
@@ -227,23 +267,4 @@ def predict_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, bo
                 tokens, _ = decoding.beam_search(model.step, bos_id, eos_id, beam_size, max_len,
                                                  state, length_penalty=length_penalty)
             outputs.append(F.pad(tokens, (0, max_len - tokens.shape[1]), value=eos_id))
-    finally:
-        model.train(was_training)
     return torch.cat(outputs)
-
-
-def translate_texts(model: Seq2Seq, texts: str | Sequence[str], src_vocab, tgt_vocab,
-              max_len: int = 11, beam_size: int = 1) -> str | list[str]:
-    """Translate one string (or a list) with ``model``; raises ``ValueError`` naming any
-    characters outside ``src_vocab`` (see :func:`course_lib.data.dates.encode_sources`)."""
-    from course_lib.data.dates import encode_sources
-
-    single = isinstance(texts, str)
-    batch = [texts] if single else list(texts)
-    batch = [" ".join(t.split()) for t in batch]  # forgive stray and doubled spaces
-    src, lengths = encode_sources(batch, src_vocab)
-    device = next(model.parameters()).device
-    ids = predict_ids(model, src.to(device), lengths, tgt_vocab.bos_id, tgt_vocab.eos_id, max_len,
-                  beam_size=beam_size)
-    out = [tgt_vocab.decode(row.tolist()) for row in ids]
-    return out[0] if single else out

@@ -9,9 +9,9 @@ Lessons differ in their data and loss, not in how they train, so they pass those
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from course_lib import env
+
+__all__ = [
+    "TrainHistory", "random_batches", "train", "evaluating", "evaluate", "seeded",
+    "count_parameters",
+]
+
 
 Batch = Any
 LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
@@ -148,15 +154,32 @@ def train(
     return history
 
 
-def evaluate(model: torch.nn.Module, eval_fn: EvalFn) -> dict[str, float]:
-    """Run ``eval_fn`` in eval mode without gradients, then restore the model's mode."""
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """``with seeded(seed):`` torch's global generator starts from ``seed`` inside (for
+    layers such as ``nn.Linear`` that draw their initial weights from it) and is put back
+    as it was afterwards, so a library function never changes the caller's random stream."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``with evaluating(model):`` eval mode (no dropout) inside, the previous mode after,
+    even when the body raises."""
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            metrics = eval_fn(model)
+        yield model
     finally:
         model.train(was_training)
+
+
+def evaluate(model: torch.nn.Module, eval_fn: EvalFn) -> dict[str, float]:
+    """Run ``eval_fn`` in eval mode without gradients, then restore the model's mode."""
+    with evaluating(model), torch.no_grad():
+        metrics = eval_fn(model)
     return {k: float(v) for k, v in metrics.items()}
 
 
@@ -178,6 +201,9 @@ def _batch_source(batches: Iterable[Batch] | Callable[[int], Batch]) -> Callable
     return lambda step: next(iterator)
 
 
-def perplexity(loss_nats: float) -> float:
-    """Perplexity of a mean cross-entropy in nats."""
-    return math.exp(loss_nats)
+def count_parameters(model: torch.nn.Module, trainable_only: bool = True) -> int:
+    """Number of parameters of ``model`` (only those with ``requires_grad`` by default).
+
+    A tensor shared by two layers (tied embeddings) counts once: ``parameters()``
+    yields each tensor once."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

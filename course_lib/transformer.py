@@ -25,18 +25,22 @@ Shapes: ``B`` batch, ``S`` source length, ``T`` target length, ``D`` model width
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from course_lib.attention import MultiHeadAttention, copy_from_torch_mha
-from course_lib.masks import causal_mask
+from course_lib.decoding import greedy_decode
 from course_lib.positional import SinusoidalPositionalEncoding
+from course_lib.train import evaluating
+from course_lib.validate import check_divisible, check_ids, check_positive_ints, check_probability
 
 __all__ = [
-    "PositionwiseFFN", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder", "Transformer",
-    "copy_from_torch_transformer", "Seq2SeqTransformer", "greedy_translate",
+    "PositionwiseFFN", "EncoderLayer", "DecoderLayer", "TransformerEncoder",
+    "TransformerDecoder", "TransformerConfig", "Transformer", "copy_from_torch_transformer",
+    "Seq2SeqTransformerConfig", "Seq2SeqTransformer", "greedy_translate",
 ]
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
@@ -76,7 +80,8 @@ class EncoderLayer(nn.Module):
     """One encoder layer: self-attention, then the FFN, each with residual + LayerNorm.
 
     ``forward(x (B, S, D), *, key_padding_mask (B, S) bool True = real token,
-    attn_mask (S, S) | (B, S, S) bool True = may attend) -> (B, S, D)``.
+    attn_mask (S, S) | (B, S, S) bool True = may attend, need_weights)`` -> ``(B, S, D)``,
+    or ``(out, weights (B, H, S, S))`` with ``need_weights=True`` (the readable path).
     Parameter names follow ``torch.nn.TransformerEncoderLayer`` (``self_attn``, ``norm1``,
     ``norm2``; the FFN's ``linear1``/``linear2`` live in ``ffn``).
     """
@@ -94,17 +99,10 @@ class EncoderLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
-                attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x (B, S, D) -> (B, S, D)`` (fast attention path, no weights kept)."""
-        return self.forward_with_weights(x, key_padding_mask=key_padding_mask,
-                                         attn_mask=attn_mask, need_weights=False)[0]
-
-    def forward_with_weights(self, x: torch.Tensor, *,
-                             key_padding_mask: torch.Tensor | None = None,
-                             attn_mask: torch.Tensor | None = None, need_weights: bool = True
-                             ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Like :meth:`forward`, also returning the attention weights ``(B, H, S, S)``
-        (computed on the readable path; ``None`` when ``need_weights=False``)."""
+                attn_mask: torch.Tensor | None = None, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, S, D) -> (B, S, D)``; with ``need_weights``
+        ``(out (B, S, D), weights (B, H, S, S))``."""
         _check_width(x, self.d_model, "x", "B, S")
 
         def attend(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -120,7 +118,7 @@ class EncoderLayer(nn.Module):
             attended, weights = attend(x)
             x = self.norm1(x + attended)
             x = self.norm2(x + self.dropout2(self.ffn(x)))
-        return x, weights
+        return (x, weights) if need_weights else x
 
 
 class DecoderLayer(nn.Module):
@@ -128,7 +126,9 @@ class DecoderLayer(nn.Module):
 
     ``forward(x (B, T, D), memory (B, S, D), *, tgt_mask (T, T) | (B, T, T) bool,
     tgt_key_padding_mask (B, T), tgt_is_causal, memory_mask (T, S) | (B, T, S),
-    memory_key_padding_mask (B, S)) -> (B, T, D)``; every mask ``True`` = may attend.
+    memory_key_padding_mask (B, S), need_weights)`` -> ``(B, T, D)``, or with
+    ``need_weights=True`` ``(out, {"self": (B, H, T, T), "cross": (B, H, T, S)})``;
+    every mask ``True`` = may attend.
     The queries of cross-attention come from the decoder, its keys and values from the
     encoder: this is where the target looks at the source. Names follow
     ``torch.nn.TransformerDecoderLayer`` except ``cross_attn`` (torch: ``multihead_attn``).
@@ -149,25 +149,14 @@ class DecoderLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
         self.dropout3 = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, *,
-                tgt_mask: torch.Tensor | None = None,
-                tgt_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
-                memory_mask: torch.Tensor | None = None,
-                memory_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x (B, T, D), memory (B, S, D) -> (B, T, D)`` (fast attention path)."""
-        return self.forward_with_weights(
-            x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
-            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-            memory_key_padding_mask=memory_key_padding_mask, need_weights=False)[0]
-
-    def forward_with_weights(
+    def forward(
         self, x: torch.Tensor, memory: torch.Tensor, *,
         tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
         tgt_is_causal: bool = False, memory_mask: torch.Tensor | None = None,
-        memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Like :meth:`forward`, also returning the self-attention weights ``(B, H, T, T)``
-        and the cross-attention weights ``(B, H, T, S)`` (``None`` without ``need_weights``)."""
+        memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``x (B, T, D), memory (B, S, D) -> (B, T, D)``; with ``need_weights``
+        ``(out, {"self": (B, H, T, T), "cross": (B, H, T, S)})``."""
         _check_width(x, self.d_model, "x", "B, T")
         _check_width(memory, self.d_model, "memory", f"{x.shape[0]}, S")
 
@@ -195,7 +184,9 @@ class DecoderLayer(nn.Module):
             attended, cross_weights = cross_attend(x)
             x = self.norm2(x + attended)
             x = self.norm3(x + self.dropout3(self.ffn(x)))
-        return x, self_weights, cross_weights
+        if need_weights:
+            return x, {"self": self_weights, "cross": cross_weights}
+        return x
 
 
 def _final_norm(d_model: int, norm_first: bool, final_norm: bool | None,
@@ -206,11 +197,12 @@ def _final_norm(d_model: int, norm_first: bool, final_norm: bool | None,
     return nn.LayerNorm(d_model, eps=eps) if wanted else None
 
 
-class Encoder(nn.Module):
+class TransformerEncoder(nn.Module):
     """A stack of ``num_layers`` :class:`EncoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
-    ``forward(src (B, S, D), *, key_padding_mask (B, S), attn_mask) -> memory (B, S, D)``.
+    ``forward(src (B, S, D), *, key_padding_mask (B, S), attn_mask, need_weights)`` ->
+    memory ``(B, S, D)``, or ``(memory, [L x weights (B, H, S, S)])`` with ``need_weights``.
     """
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
@@ -223,32 +215,28 @@ class Encoder(nn.Module):
         self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
 
     def forward(self, src: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
-                attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``src (B, S, D) -> memory (B, S, D)``."""
-        return self.forward_with_weights(src, key_padding_mask=key_padding_mask,
-                                         attn_mask=attn_mask, need_weights=False)[0]
-
-    def forward_with_weights(self, src: torch.Tensor, *,
-                             key_padding_mask: torch.Tensor | None = None,
-                             attn_mask: torch.Tensor | None = None, need_weights: bool = True
-                             ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-        """``(memory (B, S, D), [L x weights (B, H, S, S)])``."""
+                attn_mask: torch.Tensor | None = None, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """``src (B, S, D) -> memory (B, S, D)``; with ``need_weights``
+        ``(memory, [L x (B, H, S, S)])``."""
         x, all_weights = src, []
         for layer in self.layers:
-            x, weights = layer.forward_with_weights(
-                x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
-                need_weights=need_weights)
-            all_weights.append(weights)
+            x = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
+                      need_weights=need_weights)
+            if need_weights:
+                x, weights = x
+                all_weights.append(weights)
         if self.norm is not None:
             x = self.norm(x)
-        return x, all_weights
+        return (x, all_weights) if need_weights else x
 
 
-class Decoder(nn.Module):
+class TransformerDecoder(nn.Module):
     """A stack of ``num_layers`` :class:`DecoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
-    ``forward(tgt (B, T, D), memory (B, S, D), *, masks as in DecoderLayer) -> (B, T, D)``.
+    ``forward(tgt (B, T, D), memory (B, S, D), *, masks as in DecoderLayer, need_weights)``
+    -> ``(B, T, D)``, or ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``.
     """
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
@@ -260,62 +248,83 @@ class Decoder(nn.Module):
                          layer_norm_eps) for _ in range(num_layers))
         self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
 
-    def forward(self, tgt: torch.Tensor, memory: torch.Tensor, *,
-                tgt_mask: torch.Tensor | None = None,
-                tgt_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
-                memory_mask: torch.Tensor | None = None,
-                memory_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``tgt (B, T, D), memory (B, S, D) -> (B, T, D)``."""
-        return self.forward_with_weights(
-            tgt, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
-            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-            memory_key_padding_mask=memory_key_padding_mask, need_weights=False)[0]
-
-    def forward_with_weights(
+    def forward(
         self, tgt: torch.Tensor, memory: torch.Tensor, *,
         tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
         tgt_is_causal: bool = False, memory_mask: torch.Tensor | None = None,
-        memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = True,
-    ) -> tuple[torch.Tensor, list[torch.Tensor | None], list[torch.Tensor | None]]:
-        """``(out (B, T, D), [L x self weights (B, H, T, T)],
-        [L x cross weights (B, H, T, S)])``."""
-        x, self_weights, cross_weights = tgt, [], []
+        memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """``tgt (B, T, D), memory (B, S, D) -> (B, T, D)``; with ``need_weights``
+        ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``."""
+        x, weights = tgt, {"self": [], "cross": []}
         for layer in self.layers:
-            x, sw, cw = layer.forward_with_weights(
-                x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
-                tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-                memory_key_padding_mask=memory_key_padding_mask, need_weights=need_weights)
-            self_weights.append(sw)
-            cross_weights.append(cw)
+            x = layer(x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                      tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      need_weights=need_weights)
+            if need_weights:
+                x, layer_weights = x
+                for kind in weights:
+                    weights[kind].append(layer_weights[kind])
         if self.norm is not None:
             x = self.norm(x)
-        return x, self_weights, cross_weights
+        return (x, weights) if need_weights else x
+
+
+@dataclass(kw_only=True)
+class TransformerConfig:
+    """Sizes of a :class:`Transformer` (the defaults are the 2017 paper's base model).
+
+    ``final_norm=True`` ends both stacks with a LayerNorm even in post-norm mode, because
+    ``torch.nn.Transformer`` does so (the 2017 paper does not); ``None`` adds it only for
+    pre-norm (``norm_first=True``).
+    """
+
+    d_model: int = 512
+    num_heads: int = 8
+    num_encoder_layers: int = 6
+    num_decoder_layers: int = 6
+    d_ff: int = 2048
+    dropout: float = 0.0
+    norm_first: bool = False
+    activation: str = "relu"
+    final_norm: bool | None = True
+    layer_norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, "d_model", "num_heads", "d_ff")
+        check_positive_ints(self, "num_encoder_layers", "num_decoder_layers", minimum=0)
+        check_divisible(self, "d_model", "num_heads")
+        check_probability(self, "dropout")
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
 
 
 class Transformer(nn.Module):
     """Encoder-decoder Transformer on embeddings, batch first, like ``torch.nn.Transformer``.
 
-    ``forward(src (B, S, D), tgt (B, T, D), src_mask, tgt_mask, memory_mask,
-    src_key_padding_mask (B, S), tgt_key_padding_mask (B, T), memory_key_padding_mask (B, S),
-    tgt_is_causal) -> (B, T, D)``. The argument names are torch's; the masks are ours
-    (bool, ``True`` = may attend / real token). ``tgt_is_causal=True`` adds the causal mask
-    for you (torch only takes it as a hint that ``tgt_mask`` is causal).
-
-    ``final_norm=True`` ends both stacks with a LayerNorm even in post-norm mode, because
-    ``torch.nn.Transformer`` does so (the 2017 paper does not); ``final_norm=None`` adds it
-    only for pre-norm. Matrices start Xavier-uniform, as in torch.
+    Built from a :class:`TransformerConfig`. ``forward(src (B, S, D), tgt (B, T, D),
+    src_mask, tgt_mask, memory_mask, src_key_padding_mask (B, S), tgt_key_padding_mask
+    (B, T), memory_key_padding_mask (B, S), tgt_is_causal, need_weights)`` -> ``(B, T, D)``,
+    or ``(out, {"encoder_self", "decoder_self", "cross"})`` (lists of per-layer weights)
+    with ``need_weights=True``. The argument names are torch's; the masks are ours (bool,
+    ``True`` = may attend / real token). ``tgt_is_causal=True`` adds the causal mask for
+    you (torch only takes it as a hint that ``tgt_mask`` is causal; for a mask to pass,
+    use :func:`course_lib.masks.causal_mask`). Matrices start Xavier-uniform, as in torch.
     """
 
-    def __init__(self, d_model: int = 512, num_heads: int = 8, num_encoder_layers: int = 6,
-                 num_decoder_layers: int = 6, d_ff: int = 2048, dropout: float = 0.0,
-                 norm_first: bool = False, activation: str = "relu",
-                 final_norm: bool | None = True, layer_norm_eps: float = 1e-5) -> None:
+    def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
-        self.d_model, self.num_heads, self.norm_first = d_model, num_heads, norm_first
-        self.encoder = Encoder(d_model, num_heads, d_ff, num_encoder_layers, dropout,
-                               norm_first, activation, final_norm, layer_norm_eps)
-        self.decoder = Decoder(d_model, num_heads, d_ff, num_decoder_layers, dropout,
-                               norm_first, activation, final_norm, layer_norm_eps)
+        self.config = config
+        c = config
+        self.d_model, self.num_heads, self.norm_first = c.d_model, c.num_heads, c.norm_first
+        self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_encoder_layers,
+                                          c.dropout, c.norm_first, c.activation, c.final_norm,
+                                          c.layer_norm_eps)
+        self.decoder = TransformerDecoder(c.d_model, c.num_heads, c.d_ff, c.num_decoder_layers,
+                                          c.dropout, c.norm_first, c.activation, c.final_norm,
+                                          c.layer_norm_eps)
         for parameter in self.parameters():
             if parameter.dim() > 1:
                 nn.init.xavier_uniform_(parameter)
@@ -326,24 +335,28 @@ class Transformer(nn.Module):
                 src_key_padding_mask: torch.Tensor | None = None,
                 tgt_key_padding_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None,
-                tgt_is_causal: bool = False) -> torch.Tensor:
-        """``src (B, S, D), tgt (B, T, D) -> (B, T, D)``; masks as in the class docstring."""
+                tgt_is_causal: bool = False, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """``src (B, S, D), tgt (B, T, D) -> (B, T, D)`` (with ``need_weights``:
+        ``(out, weights)``); masks as in the class docstring."""
         if src.dim() != 3 or tgt.dim() != 3 or src.shape[0] != tgt.shape[0]:
             raise ValueError(f"src, tgt: expected shapes (B, S, {self.d_model}) and "
                              f"(B, T, {self.d_model}) with the same B, got "
                              f"{tuple(src.shape)} and {tuple(tgt.shape)}")
-        memory = self.encoder(src, key_padding_mask=src_key_padding_mask, attn_mask=src_mask)
-        return self.decoder(tgt, memory, tgt_mask=tgt_mask,
-                            tgt_key_padding_mask=tgt_key_padding_mask,
-                            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-                            memory_key_padding_mask=memory_key_padding_mask)
-
-    @staticmethod
-    def generate_square_subsequent_mask(size: int, device: torch.device | str | None = None
-                                        ) -> torch.Tensor:
-        """The causal mask ``(size, size)`` in *our* polarity (``True`` on and below the
-        diagonal). torch's method of the same name returns a float mask with ``-inf`` above."""
-        return causal_mask(size, device=device)
+        memory = self.encoder(src, key_padding_mask=src_key_padding_mask, attn_mask=src_mask,
+                              need_weights=need_weights)
+        if need_weights:
+            memory, encoder_self = memory
+        out = self.decoder(tgt, memory, tgt_mask=tgt_mask,
+                           tgt_key_padding_mask=tgt_key_padding_mask,
+                           tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
+                           memory_key_padding_mask=memory_key_padding_mask,
+                           need_weights=need_weights)
+        if not need_weights:
+            return out
+        out, decoder = out
+        return out, {"encoder_self": encoder_self, "decoder_self": decoder["self"],
+                     "cross": decoder["cross"]}
 
 
 def _copy_linear(ours: nn.Linear | nn.LayerNorm, theirs: nn.Linear | nn.LayerNorm) -> None:
@@ -390,91 +403,99 @@ def copy_from_torch_transformer(ours: Transformer, theirs: nn.Transformer) -> No
                 _copy_linear(our_stack.norm, their_stack.norm)
 
 
+@dataclass(kw_only=True)
+class Seq2SeqTransformerConfig(TransformerConfig):
+    """Sizes of a :class:`Seq2SeqTransformer`: a :class:`TransformerConfig` plus the two
+    vocabularies, ``max_len`` (longest source or target) and ``pad_id``."""
+
+    src_vocab_size: int
+    tgt_vocab_size: int
+    max_len: int = 128
+    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive_ints(self, "src_vocab_size", "tgt_vocab_size", "max_len")
+        check_positive_ints(self, "pad_id", minimum=0)
+
+
 class Seq2SeqTransformer(nn.Module):
     """Token-level encoder-decoder: embeddings * sqrt(D) + sinusoidal positions ->
     :class:`Transformer` -> linear layer to target-vocabulary logits.
 
-    ``forward(src (B, S) ids, tgt_in (B, T) ids) -> logits (B, T, V)``; ``tgt_in`` is the
-    target shifted right (starting with <bos>), so position ``t`` predicts target token
-    ``t``. Padding (``pad_id``) is masked out as keys in every attention; the decoder's
-    self-attention is causal. ``max_len`` bounds ``S`` and ``T``.
+    Built from a :class:`Seq2SeqTransformerConfig`. ``forward(src (B, S) ids, tgt_in (B, T)
+    ids) -> logits (B, T, V)``; ``tgt_in`` is the target shifted right (starting with
+    <bos>), so position ``t`` predicts target token ``t``. Padding (``pad_id``) is masked out
+    as keys in every attention; the decoder's self-attention is causal. ``max_len`` bounds
+    ``S`` and ``T``. ``need_weights=True`` also returns every attention weight.
     """
 
-    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, d_model: int, num_heads: int,
-                 num_encoder_layers: int, num_decoder_layers: int, d_ff: int,
-                 dropout: float = 0.0, max_len: int = 128, pad_id: int = 0,
-                 norm_first: bool = False) -> None:
+    def __init__(self, config: Seq2SeqTransformerConfig) -> None:
         super().__init__()
-        self.d_model, self.pad_id, self.max_len = d_model, pad_id, max_len
-        self.src_embedding = nn.Embedding(src_vocab_size, d_model)
-        self.tgt_embedding = nn.Embedding(tgt_vocab_size, d_model)
+        self.config = config
+        d_model = config.d_model
+        self.d_model, self.pad_id, self.max_len = d_model, config.pad_id, config.max_len
+        self.src_embedding = nn.Embedding(config.src_vocab_size, d_model)
+        self.tgt_embedding = nn.Embedding(config.tgt_vocab_size, d_model)
         # Embeddings start with std D^-1/2, so after the sqrt(D) scaling of the paper they
         # have unit scale, comparable with the positional encoding's entries in [-1, 1].
         for embedding in (self.src_embedding, self.tgt_embedding):
             nn.init.normal_(embedding.weight, std=d_model ** -0.5)
-        self.positions = SinusoidalPositionalEncoding(d_model, max_len=max_len, dropout=dropout)
-        self.transformer = Transformer(d_model, num_heads, num_encoder_layers,
-                                       num_decoder_layers, d_ff, dropout, norm_first)
-        self.output = nn.Linear(d_model, tgt_vocab_size)
+        self.positions = SinusoidalPositionalEncoding(d_model, max_len=config.max_len,
+                                                      dropout=config.dropout)
+        self.transformer = Transformer(config)
+        self.output = nn.Linear(d_model, config.tgt_vocab_size)
 
     # ---- pieces
-    def _check_ids(self, ids: torch.Tensor, name: str, dims: str) -> None:
-        if ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"{name}: expected integer ids of shape ({dims}), "
-                             f"got {tuple(ids.shape)} {ids.dtype}")
-        if ids.shape[1] > self.max_len:
-            raise ValueError(f"{name}: length {ids.shape[1]} exceeds max_len {self.max_len}")
-
     def _embed(self, ids: torch.Tensor, embedding: nn.Embedding) -> torch.Tensor:
         return self.positions(embedding(ids) * math.sqrt(self.d_model))
 
-    def source_padding(self, src: torch.Tensor) -> torch.Tensor:
-        """``(B, S)`` bool, ``True`` at real (non-pad) source tokens."""
-        return src != self.pad_id
+    def key_padding_mask(self, ids: torch.Tensor) -> torch.Tensor:
+        """``ids (B, S) -> (B, S)`` bool, ``True`` at real (non-pad) tokens."""
+        return ids != self.pad_id
 
-    def encode(self, src: torch.Tensor) -> torch.Tensor:
-        """``src (B, S)`` ids -> memory ``(B, S, D)``."""
-        self._check_ids(src, "src", "B, S")
+    def encode(self, src: torch.Tensor, need_weights: bool = False
+               ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """``src (B, S)`` ids -> memory ``(B, S, D)`` (with ``need_weights``:
+        ``(memory, [L x (B, H, S, S)])``)."""
+        check_ids(src, "src", "B, S", self.max_len)
         return self.transformer.encoder(self._embed(src, self.src_embedding),
-                                        key_padding_mask=self.source_padding(src))
+                                        key_padding_mask=self.key_padding_mask(src),
+                                        need_weights=need_weights)
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor,
-               src_padding: torch.Tensor | None = None) -> torch.Tensor:
-        """``tgt_in (B, T)`` ids, ``memory (B, S, D)``, ``src_padding (B, S)`` bool (``True``
-        = real source token, ``None``: no padding) -> logits ``(B, T, V)``."""
-        self._check_ids(tgt_in, "tgt_in", "B, T")
+               memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False
+               ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """``tgt_in (B, T)`` ids, ``memory (B, S, D)``, ``memory_key_padding_mask (B, S)`` bool
+        (``True`` = real source token, ``None``: no padding) -> logits ``(B, T, V)`` (with
+        ``need_weights``: ``(logits, {"self": [...], "cross": [...]})``)."""
+        check_ids(tgt_in, "tgt_in", "B, T", self.max_len)
         hidden = self.transformer.decoder(
             self._embed(tgt_in, self.tgt_embedding), memory,
-            tgt_key_padding_mask=tgt_in != self.pad_id, tgt_is_causal=True,
-            memory_key_padding_mask=src_padding)
+            tgt_key_padding_mask=self.key_padding_mask(tgt_in), tgt_is_causal=True,
+            memory_key_padding_mask=memory_key_padding_mask, need_weights=need_weights)
+        if need_weights:
+            return self.output(hidden[0]), hidden[1]
         return self.output(hidden)
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``."""
-        return self.decode(tgt_in, self.encode(src), self.source_padding(src))
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``; with
+        ``need_weights`` ``(logits, {"encoder_self": [L x (B, H, S, S)], "decoder_self":
+        [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})`` (the readable path)."""
+        if not need_weights:
+            return self.decode(tgt_in, self.encode(src), self.key_padding_mask(src))
+        memory, encoder_self = self.encode(src, need_weights=True)
+        logits, decoder = self.decode(tgt_in, memory, self.key_padding_mask(src),
+                                      need_weights=True)
+        return logits, {"encoder_self": encoder_self, "decoder_self": decoder["self"],
+                        "cross": decoder["cross"]}
 
-    # ---- inspection and decoding
-    @torch.no_grad()
-    def attention_maps(self, src: torch.Tensor, tgt_in: torch.Tensor
-                       ) -> dict[str, list[torch.Tensor]]:
-        """Every attention weight, per layer and head, computed on the readable path:
-        ``{"encoder_self": [L x (B, H, S, S)], "decoder_self": [L x (B, H, T, T)],
-        "cross": [L x (B, H, T, S)]}``."""
-        self._check_ids(src, "src", "B, S")
-        self._check_ids(tgt_in, "tgt_in", "B, T")
-        src_padding = self.source_padding(src)
-        memory, encoder_self = self.transformer.encoder.forward_with_weights(
-            self._embed(src, self.src_embedding), key_padding_mask=src_padding)
-        _, decoder_self, cross = self.transformer.decoder.forward_with_weights(
-            self._embed(tgt_in, self.tgt_embedding), memory,
-            tgt_key_padding_mask=tgt_in != self.pad_id, tgt_is_causal=True,
-            memory_key_padding_mask=src_padding)
-        return {"encoder_self": encoder_self, "decoder_self": decoder_self, "cross": cross}
-
+    # ---- decoding
     def decoding_state(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The state for :meth:`step`: ``(memory (B, S, D), src_padding (B, S))``, both
+        """The state for :meth:`step`: ``(memory (B, S, D), key padding mask (B, S))``, both
         batch first so beam search can reorder them."""
-        return self.encode(src), self.source_padding(src)
+        return self.encode(src), self.key_padding_mask(src)
 
     def step(self, prefix: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -495,14 +516,8 @@ def greedy_translate(model: Seq2SeqTransformer, src: torch.Tensor, bos_id: int, 
     sequence's <eos> every position holds ``eos_id``. Runs in eval mode (no dropout) and
     restores the model's mode afterwards.
     """
-    from course_lib.decoding import greedy_decode  # imported here: only this helper needs it
-
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         tokens, _ = greedy_decode(model.step, bos_id, eos_id, batch_size=src.shape[0],
                                   max_len=max_len, state=model.decoding_state(src),
                                   device=src.device)
-    finally:
-        model.train(was_training)
     return tokens

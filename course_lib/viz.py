@@ -12,6 +12,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+__all__ = [
+    "to_numpy",
+    "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
+    "accuracy_vs_length", "time_vs_length", "PINYIN", "has_cjk_font", "quiet_missing_glyphs",
+    "cjk_label", "word_weights", "plot_curves", "alignment_heatmap", "accuracy_by_length",
+    "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
+    "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
+]
+
+
+
+def to_numpy(x, dtype=None) -> np.ndarray:
+    """A tensor (any device, with or without grad), array or list as a NumPy array."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+    return np.asarray(x, dtype=dtype)
+
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
     if ax is None:
@@ -24,7 +41,7 @@ def heatmap(weights, row_labels: Sequence[str] | None = None,
             title: str | None = None, xlabel: str = "key position",
             ylabel: str = "query position", cmap: str = "viridis", colorbar: bool = True) -> Axes:
     """Draw a ``(T, S)`` matrix (attention weights, say) with optional tick labels."""
-    data = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights)
+    data = to_numpy(weights)
     if data.ndim != 2:
         raise ValueError(f"weights: expected a 2-D (T, S) matrix, got shape {data.shape}")
     ax = _axes(ax)
@@ -55,7 +72,7 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
     """Milestones on a time axis (years), eras shaded, one lane per school.
 
     ``milestones``: objects with ``year``, ``label`` and ``school`` (see
-    ``course_lib.history.MILESTONES``); ``eras``: ``(name, first_year, last_year)`` tuples.
+    ``course_lib.milestones.MILESTONES``); ``eras``: ``(name, first_year, last_year)`` tuples.
     Symbolic milestones sit on the upper lane (squares, labels upwards), connectionist ones
     on the lower lane (circles, labels downwards), others on the axis (diamonds).
     """
@@ -100,8 +117,8 @@ def decision_boundary(predict, X, y, *, ax: Axes | None = None, title: str | Non
 
     X (N, 2) array or tensor, y (N,) labels in {0, 1}.
     """
-    X = np.asarray(X.detach() if hasattr(X, "detach") else X, dtype=float)
-    y = np.asarray(y.detach() if hasattr(y, "detach") else y)
+    X = to_numpy(X, dtype=float)
+    y = to_numpy(y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X: expected shape (N, 2), got {X.shape}")
     ax = _axes(ax, figsize=(4.0, 4.0))
@@ -298,7 +315,7 @@ def alignment_heatmap(weights, source: str, target: str, *, ax: Axes | None = No
     cut to ``len(target)`` and ``len(source)``. Chinese characters are romanised when no
     Chinese font is installed (see :func:`cjk_label`).
     """
-    data = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights)
+    data = to_numpy(weights)
     if data.ndim != 2 or data.shape[0] < len(target) or data.shape[1] < len(source):
         raise ValueError(f"weights: expected shape (>= {len(target)}, >= {len(source)}), "
                          f"got {data.shape}")
@@ -353,7 +370,7 @@ def attention_grid(maps, row_labels: Sequence[str] | None = None,
     drawn) or ``(H, T, S)``. ``row_labels`` name the T queries, ``col_labels`` the S keys.
     Every panel shares the colour scale 0..1. Returns the ``(layers, heads)`` array of axes.
     """
-    layers = [np.asarray(m.detach().cpu() if hasattr(m, "detach") else m) for m in maps]
+    layers = [to_numpy(m) for m in maps]
     if not layers:
         raise ValueError("maps: expected one (B, H, T, S) or (H, T, S) array per layer, got none")
     layers = [m[index] if m.ndim == 4 else m for m in layers]
@@ -408,7 +425,7 @@ def positional_encoding_heatmap(encoding, *, ax: Axes | None = None,
 
     Low dimensions oscillate fast, high ones slowly: every position gets its own pattern.
     """
-    data = np.asarray(encoding.detach().cpu() if hasattr(encoding, "detach") else encoding)
+    data = to_numpy(encoding)
     if data.ndim != 2:
         raise ValueError(f"encoding: expected a 2-D (positions, D) matrix, got shape {data.shape}")
     ax = _axes(ax, (7.0, 3.6))
@@ -464,8 +481,7 @@ def plot_next_token_probs(probs_by_setting: dict[str, np.ndarray], labels: Seque
     The ``top`` tokens of the first setting are shown, in its order, so the bars line up.
     """
     names = list(probs_by_setting)
-    arrays = [np.asarray(probs_by_setting[n].detach().cpu() if hasattr(probs_by_setting[n],
-              "detach") else probs_by_setting[n], dtype=float) for n in names]
+    arrays = [to_numpy(probs_by_setting[n], dtype=float) for n in names]
     order = np.argsort(-arrays[0])[:top]  # fewer than ``top`` when the vocabulary is small
     shown = len(order)
     ax = _axes(ax, (8.0, 3.4))
@@ -497,8 +513,7 @@ def plot_generation_timing(lengths: Sequence[int], seconds_by_method: dict[str, 
 def plot_loss_by_position(loss_per_position, *, ax: Axes | None = None) -> Axes:
     """Mean validation loss at each position of the context window ``(T,)``: how much
     more predictable a character becomes when the model has seen more before it."""
-    data = np.asarray(loss_per_position.detach().cpu() if hasattr(loss_per_position, "detach")
-                      else loss_per_position, dtype=float)
+    data = to_numpy(loss_per_position, dtype=float)
     ax = _axes(ax, (6.0, 3.2))
     ax.plot(np.arange(1, data.size + 1), data)
     ax.set_xlabel("characters of context seen (position in the window)")

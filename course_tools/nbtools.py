@@ -25,12 +25,12 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
+from course_tools.notebooks import SLIDE_TYPES, SOLUTION_BEGIN, SOLUTION_END
 
 
 def _meta(slide: str, tags: tuple[str, ...] | list[str] = ()) -> dict:
     if slide not in SLIDE_TYPES:
-        raise ValueError(f"slide: expected one of {SLIDE_TYPES}, got {slide!r}")
+        raise ValueError(f"slide: expected one of {sorted(SLIDE_TYPES)}, got {slide!r}")
     meta: dict = {"slideshow": {"slide_type": slide}}
     if tags:
         meta["tags"] = list(tags)
@@ -54,7 +54,7 @@ def code(src: str, slide: str = "-", tags: tuple[str, ...] = ()) -> nbformat.Not
 
 def answer(grade_id: str, src: str, slide: str = "-") -> nbformat.NotebookNode:
     """An nbgrader answer cell: the solution sits between BEGIN/END SOLUTION markers."""
-    if "### BEGIN SOLUTION" not in src or "### END SOLUTION" not in src:
+    if SOLUTION_BEGIN not in src or SOLUTION_END not in src:
         raise ValueError(f"answer {grade_id!r}: source needs ### BEGIN/END SOLUTION markers")
     cell = code(src, slide=slide)
     cell.metadata["nbgrader"] = {

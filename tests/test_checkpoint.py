@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import tiny_gpt
 
 from course_lib import sampling
 from course_lib.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from course_lib.data.vocab import Vocab
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT
 
 
 def _gpt(seed: int = 0, **overrides) -> GPT:
-    torch.manual_seed(seed)
-    settings = dict(vocab_size=11, context_length=16, d_model=32, num_heads=4, num_layers=2)
-    settings.update(overrides)
-    return GPT(GPTConfig(**settings))
+    return tiny_gpt(vocab_size=11, seed=seed, **overrides).train()
 
 
 def test_round_trip_rebuilds_the_same_model(tmp_path):
@@ -109,3 +107,41 @@ def test_pickled_objects_are_refused(tmp_path):
     torch.save(torch.nn.Linear(2, 2), path)
     with pytest.raises(ValueError, match="weights_only=True refuses to unpickle"):
         load_checkpoint(path)
+
+
+def _families():
+    """One small model of every family, each built from its config."""
+    from course_lib import hard_attention, rnn, seq2seq, transformer
+
+    return {
+        "gpt": lambda: _gpt(),
+        "transformer": lambda: transformer.Transformer(transformer.TransformerConfig(
+            d_model=16, num_heads=2, num_encoder_layers=1, num_decoder_layers=1, d_ff=32)),
+        "seq2seq_transformer": lambda: transformer.Seq2SeqTransformer(
+            transformer.Seq2SeqTransformerConfig(src_vocab_size=9, tgt_vocab_size=7, d_model=16,
+                                                 num_heads=2, num_encoder_layers=1,
+                                                 num_decoder_layers=1, d_ff=32, max_len=12)),
+        "seq2seq_gru": lambda: seq2seq.Seq2Seq(seq2seq.Seq2SeqConfig(
+            src_vocab_size=9, tgt_vocab_size=7, embed_dim=8, hidden_size=12, attention=True)),
+        "seq2seq_gru_no_attention": lambda: seq2seq.Seq2Seq(seq2seq.Seq2SeqConfig(
+            src_vocab_size=9, tgt_vocab_size=7, embed_dim=8, hidden_size=12, attention=False)),
+        "recurrent_classifier": lambda: rnn.RecurrentClassifier(rnn.RecurrentClassifierConfig(
+            kind="lstm", vocab_size=9, num_classes=3, hidden_size=8, gate_bias=3.0)),
+        "attention_classifier": lambda: rnn.AttentionClassifier(rnn.AttentionClassifierConfig(
+            vocab_size=9, num_classes=3, d_model=8, num_heads=2, max_len=16)),
+        "adding_regressor": lambda: rnn.AddingRegressor(rnn.AddingRegressorConfig(
+            hidden_size=8, spectral_radius=1.5)),
+        "pointer_classifier": lambda: hard_attention.PointerClassifier(
+            hard_attention.PointerClassifierConfig(key_dim=6, num_classes=3, hard=True)),
+    }
+
+
+@pytest.mark.parametrize("family", sorted(_families()))
+def test_every_model_family_rebuilds_from_its_checkpoint(tmp_path, family):
+    torch.manual_seed(0)
+    model = _families()[family]()
+    loaded = load_checkpoint(save_checkpoint(tmp_path / f"{family}.pt", model))
+    assert type(loaded.model) is type(model) and loaded.config == model.config
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.model.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name

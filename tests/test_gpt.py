@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import tiny_gpt
 from torch import nn
 
 from course_lib.gpt import GPT, GPTConfig
 
 
-def tiny(context_length: int = 16, seed: int = 0, **kwargs) -> GPT:
-    torch.manual_seed(seed)
-    options = dict(vocab_size=17, context_length=context_length, d_model=32, num_heads=4,
-                   num_layers=2)
-    options.update(kwargs)
-    return GPT(GPTConfig(**options)).eval()
+def tiny(max_len: int = 16, seed: int = 0, **kwargs) -> GPT:
+    return tiny_gpt(vocab_size=17, max_len=max_len, seed=seed, **kwargs)
 
 
 def ids(*shape: int, seed: int = 0, vocab: int = 17) -> torch.Tensor:
@@ -26,7 +23,7 @@ def test_shapes_and_default_ffn_width():
     model = tiny()
     assert model(ids(3, 10)).shape == (3, 10, 17)
     assert model.config.d_ff == 128
-    assert model.context_length == 16
+    assert model.max_len == 16
 
 
 def test_gpt_is_causal():
@@ -84,9 +81,10 @@ def test_num_parameters_by_hand():
     assert both_names == expected + V * D
 
 
-def test_attention_maps_are_causal_distributions():
+def test_need_weights_gives_causal_distributions():
     model = tiny(num_layers=3)
-    maps = model.attention_maps(ids(2, 7))
+    logits, maps = model(ids(2, 7), need_weights=True)
+    torch.testing.assert_close(logits, model(ids(2, 7)), atol=1e-5, rtol=1e-5)
     assert [m.shape for m in maps] == [(2, 4, 7, 7)] * 3
     for weights in maps:
         torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 7))
@@ -107,14 +105,14 @@ def test_gpt_learns_a_repeating_pattern():
     assert loss.item() < 0.3, f"loss after 60 steps: {loss.item():.3f}"
 
 
-def test_context_length_errors():
-    model = tiny(context_length=64)
-    with pytest.raises(ValueError, match="sequence length 70 exceeds context_length 64"):
+def test_max_len_errors():
+    model = tiny(max_len=64)
+    with pytest.raises(ValueError, match="sequence length 70 exceeds max_len 64"):
         model(ids(1, 70))
     caches = model.make_caches()
     model(ids(1, 60), caches=caches)
     with pytest.raises(ValueError, match=r"idx: sequence length 65 \(60 cached \+ 5 new\) "
-                                         r"exceeds context_length 64"):
+                                         r"exceeds max_len 64"):
         model(ids(1, 5), caches=caches)
     with pytest.raises(ValueError, match="caches: expected 2 KV caches"):
         model(ids(1, 3), caches=model.make_caches()[:1])
@@ -125,9 +123,11 @@ def test_context_length_errors():
 
 def test_config_errors():
     with pytest.raises(ValueError, match="d_model: expected a multiple of num_heads=3, got 32"):
-        GPTConfig(vocab_size=10, context_length=8, d_model=32, num_heads=3, num_layers=1)
-    with pytest.raises(ValueError, match="context_length: expected a positive integer, got 0"):
-        GPTConfig(vocab_size=10, context_length=0, d_model=32, num_heads=4, num_layers=1)
+        GPTConfig(vocab_size=10, max_len=8, d_model=32, num_heads=3, num_layers=1)
+    with pytest.raises(ValueError, match="max_len: expected a positive integer, got 0"):
+        GPTConfig(vocab_size=10, max_len=0, d_model=32, num_heads=4, num_layers=1)
+    with pytest.raises(TypeError):
+        GPTConfig(10, 8, 32, 4, 1)  # keyword-only: sizes are named where they are set
     with pytest.raises(ValueError, match=r"dropout: expected a probability in \[0, 1\), got 1.0"):
-        GPTConfig(vocab_size=10, context_length=8, d_model=32, num_heads=4, num_layers=1,
+        GPTConfig(vocab_size=10, max_len=8, d_model=32, num_heads=4, num_layers=1,
                   dropout=1.0)

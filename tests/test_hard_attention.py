@@ -11,7 +11,8 @@ def setup(seed=0, hard=True):
     g = torch.Generator().manual_seed(seed)
     data = H.make_pointer_task(64, seq_len=5, num_classes=3, noise_dim=2, generator=g)
     torch.manual_seed(seed)
-    model = H.AttentionClassifier(data.keys.shape[-1], 3, hard=hard)
+    model = H.PointerClassifier(H.PointerClassifierConfig(
+        key_dim=data.keys.shape[-1], num_classes=3, hard=hard))
     return model, data, g
 
 
@@ -55,7 +56,8 @@ def test_both_learn_the_task():
     test = H.make_pointer_task(500, generator=g)
     for hard, loss_fn in ((False, H.soft_loss), (True, H.reinforce_loss)):
         torch.manual_seed(0)
-        model = H.AttentionClassifier(data.keys.shape[-1], 4, hard=hard)
+        model = H.PointerClassifier(H.PointerClassifierConfig(
+        key_dim=data.keys.shape[-1], num_classes=4, hard=hard))
         batches = (data[torch.randint(len(data), (64,), generator=g)] for _ in iter(int, 1))
         train(model, batches, loss_fn, steps=300, lr=0.05, progress=False)
         assert H.pointer_accuracy(model, test) > 0.95

@@ -5,23 +5,25 @@ import pytest
 import torch
 
 from course_lib import history as h
+from course_lib import milestones
+from course_lib.data import toys
 
 
 def test_milestones_are_complete_sorted_by_era_and_cite_their_year():
-    assert len(h.MILESTONES) >= 20
-    for m in h.MILESTONES:
-        assert m.school in h.SCHOOLS, m
+    assert len(milestones.MILESTONES) >= 20
+    for m in milestones.MILESTONES:
+        assert m.school in milestones.SCHOOLS, m
         assert m.label and m.event and m.people and m.source
         # the primary source names the year (Dartmouth: the 1955 proposal of the 1956 workshop)
         assert str(m.year) in m.source or (m.year == 1956 and "1955" in m.source), m
-    years = {m.label: m.year for m in h.MILESTONES}
+    years = {m.label: m.year for m in milestones.MILESTONES}
     assert years["Backprop popularised"] == 1986 and years["Werbos: backprop"] == 1974
     assert years["Reverse-mode AD"] == 1970 and years["Neocognitron"] == 1980
     assert years["LeNet"] == 1989 and years["LSTM"] == 1997 and years["Transformer"] == 2017
-    assert {m.school for m in h.MILESTONES} == set(h.SCHOOLS)
-    table = h.milestones_table()
-    assert [int(r["year"]) for r in table] == sorted(m.year for m in h.MILESTONES)
-    assert "| year | event |" in h.markdown_table(table, ("year", "event"))
+    assert {m.school for m in milestones.MILESTONES} == set(milestones.SCHOOLS)
+    table = milestones.milestones_table()
+    assert [int(r["year"]) for r in table] == sorted(m.year for m in milestones.MILESTONES)
+    assert "| year | event |" in milestones.markdown_table(table, ("year", "event"))
 
 
 @pytest.mark.parametrize(("year", "era"), [(1943, "early AI"), (1979, "early AI"),
@@ -30,12 +32,12 @@ def test_milestones_are_complete_sorted_by_era_and_cite_their_year():
                                            (2020, "large language models"),
                                            (2024, "large language models")])
 def test_era_of_boundaries(year, era):
-    assert h.era_of(year) == era
+    assert milestones.era_of(year) == era
 
 
 def test_era_of_rejects_years_before_the_first_era():
     with pytest.raises(ValueError, match="year: expected 1940 or later, got 1900"):
-        h.era_of(1900)
+        milestones.era_of(1900)
 
 
 def test_mcculloch_pitts_computes_and_or_and_not_with_a_veto():
@@ -124,21 +126,21 @@ def test_mlp_forward_validates_arguments():
 
 
 def test_rules_handle_not_but_miss_other_negators_while_a_learned_mlp_does_not():
-    sentences, labels = h.review_sentences(400, seed=0)
+    sentences, labels = toys.review_sentences(400, seed=0)
     rules = np.array([h.rule_based_sentiment(s) for s in sentences])
-    plain = np.array(["not" in s.split() or not any(n in s.split() for n in h.NEGATORS)
+    plain = np.array(["not" in s.split() or not any(n in s.split() for n in toys.NEGATORS)
                       for s in sentences])
     assert (rules[plain] == labels[plain]).all()  # the rules are right where they apply
     assert (rules[~plain] != labels[~plain]).all()  # and wrong on "never"/"hardly"
-    vocab = h.review_vocabulary()
-    X = h.bag_of_words(sentences, vocab)
+    vocab = toys.review_vocabulary()
+    X = toys.bag_of_words(sentences, vocab)
     assert X.shape == (400, len(vocab)) and set(np.unique(X)) == {0.0, 1.0}
     params, _ = h.train_mlp(X[:300], labels[:300], num_hidden=8, epochs=1500, lr=2.0)
     assert h.mlp_accuracy(X[300:], labels[300:], params) >= 0.95
 
 
 def test_more_data_and_a_bigger_model_fit_spirals_better():
-    x, y = h.two_spirals(800, seed=0)
+    x, y = toys.two_spirals(800, seed=0)
     x_test, y_test = x[600:], y[600:]
     assert x.shape == (800, 2) and set(y.tolist()) == {0, 1}
     small = h.fit_classifier(x[:16], y[:16], x_test, y_test, width=32, steps=150)

@@ -17,15 +17,33 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = notebooks.lesson_paths(ROOT / "notebooks")
 
 
+def _modules() -> list:
+    return [importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(course_lib.__path__, prefix="course_lib.")]
+
+
+def _defined_here(module) -> set[str]:
+    """Public functions and classes defined in ``module`` itself (not imported into it)."""
+    return {name for name, obj in vars(module).items()
+            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+            and getattr(obj, "__module__", "") == module.__name__}
+
+
 def _library_names() -> set[str]:
-    names: set[str] = set()
-    for info in pkgutil.walk_packages(course_lib.__path__, prefix="course_lib."):
-        module = importlib.import_module(info.name)
-        for name, obj in vars(module).items():
-            if (not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-                    and getattr(obj, "__module__", "") == info.name):
-                names.add(name)
-    return names
+    """Every name a course_lib module exports through ``__all__``."""
+    return {name for module in _modules() for name in getattr(module, "__all__", ())}
+
+
+@pytest.mark.parametrize("module", _modules(), ids=lambda m: m.__name__)
+def test_every_module_declares_all(module) -> None:
+    """``__all__`` lists what the module offers: every public function and class it defines,
+    and only names that exist."""
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{module.__name__}: add __all__"
+    missing = sorted(_defined_here(module) - set(exported))
+    assert not missing, f"{module.__name__}: public but not in __all__: {missing}"
+    unknown = sorted(name for name in exported if not hasattr(module, name))
+    assert not unknown, f"{module.__name__}: __all__ names what does not exist: {unknown}"
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import rnn
+from course_lib import gradcheck, long_range, rnn
 from course_lib.data import synthetic
+from course_lib.train import count_parameters
 
 
 def _numpy_case(seed=0, B=3, T=6, n_in=4, D=5):
@@ -36,8 +37,9 @@ def test_bptt_matches_finite_differences():
     hs = rnn.rnn_forward_numpy(x, h0, params)
     grads, dh0 = rnn.rnn_backward_numpy(readout, x, h0, hs, params)
     for name in params:
-        assert rnn.relative_error(grads[name], rnn.numerical_gradient(loss, params[name])) < 1e-6
-    assert rnn.relative_error(dh0, rnn.numerical_gradient(loss, h0)) < 1e-6
+        numerical = gradcheck.numerical_gradient(loss, params[name])
+        assert gradcheck.relative_error(grads[name], numerical) < 1e-6
+    assert gradcheck.relative_error(dh0, gradcheck.numerical_gradient(loss, h0)) < 1e-6
 
 
 def test_numpy_rnn_equals_torch_nn_rnn_forward_and_backward():
@@ -145,10 +147,10 @@ def test_clip_by_global_norm_equals_torch():
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "attention"])
 def test_classifiers_shapes_and_gate_bias(kind):
-    model = rnn.make_classifier(kind, vocab_size=12, num_classes=4, width=16, gate_bias=3.0)
+    model = long_range.make_classifier(kind, vocab_size=12, num_classes=4, width=16, gate_bias=3.0)
     x, _ = synthetic.first_token_recall(5, 9, 4, 8)
     assert model(x).shape == (5, 4)
-    assert rnn.count_parameters(model) > 0
+    assert count_parameters(model) > 0
     if kind in ("lstm", "gru"):
         bias = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
         torch.testing.assert_close(bias[16:32], torch.full((16,), 3.0))
@@ -156,39 +158,52 @@ def test_classifiers_shapes_and_gate_bias(kind):
 
 def test_classifier_errors():
     with pytest.raises(ValueError, match=r"kind: expected one of \['gru', 'lstm', 'rnn'\]"):
-        rnn.RecurrentClassifier("transformer", 10, 2)
-    model = rnn.AttentionClassifier(10, 2, d_model=8, max_len=4)
+        rnn.RecurrentClassifierConfig(kind="transformer", vocab_size=10, num_classes=2)
+    model = rnn.AttentionClassifier(rnn.AttentionClassifierConfig(vocab_size=10, num_classes=2,
+                                                                  d_model=8, max_len=4))
     with pytest.raises(ValueError, match=r"x: expected shape \(B, T\) with T <= 4"):
         model(torch.zeros(1, 5, dtype=torch.long))
 
 
 def test_train_recall_short_sequences_are_learned():
-    result = rnn.train_recall("gru", 3, steps=100, width=16, seed=0, progress=False)
+    result = long_range.train_recall("gru", 3, steps=100, width=16, seed=0, progress=False)
     assert result.accuracy >= 0.95, result.accuracy
     assert result.history.evals
 
 
 def test_clipping_keeps_an_exploding_run_finite():
     common = {"length": 30, "steps": 30, "lr": 2.0, "spectral_radius": 3.0, "progress": False}
-    clipped, clipped_diverged = rnn.train_adding(clip_norm=1.0, **common)
+    clipped, clipped_diverged = long_range.train_adding(clip_norm=1.0, **common)
     assert not clipped_diverged and len(clipped) == 30 and np.isfinite(clipped).all()
 
 
 def test_seq2seq_learns_short_reversal_and_reports_accuracy_by_length():
+    from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss
     from course_lib.train import random_batches, train
 
     data = synthetic.reversal_task(2000, 1, 3, num_symbols=4, seed=0)
     torch.manual_seed(0)
-    model = rnn.Seq2SeqGRU(data.vocab_size, hidden_size=16, embed_dim=8)
+    model = Seq2Seq(Seq2SeqConfig(src_vocab_size=data.vocab_size, tgt_vocab_size=data.vocab_size,
+                                  embed_dim=8, hidden_size=16, attention=False))
     batches = random_batches(*data.tensors(), batch_size=32,
                              generator=torch.Generator().manual_seed(0))
-    train(model, batches, rnn.seq2seq_loss, steps=150, lr=2e-2, progress=False)
+    train(model, batches, sequence_loss, steps=150, lr=2e-2, progress=False)
     test = synthetic.reversal_task(300, 1, 3, num_symbols=4, seed=1)
-    accuracy = rnn.accuracy_by_length(model, test)
+    accuracy = long_range.symbol_accuracy_by_length(model, test)
     assert sorted(accuracy) == [1, 2, 3] and min(accuracy.values()) >= 0.9, accuracy
 
 
 def test_timing_returns_one_positive_time_per_length():
-    times = rnn.time_rnn_vs_attention([4, 8], width=8, batch_size=2, num_heads=2, repeats=1)
+    times = long_range.time_rnn_vs_attention([4, 8], width=8, batch_size=2, num_heads=2, repeats=1)
     assert set(times) == {"rnn loop", "rnn fused", "self-attention"}
     assert all(len(v) == 2 and min(v) > 0 for v in times.values())
+
+
+def test_library_functions_leave_the_global_generator_alone():
+    """Library functions take a seed and never reseed the caller's random stream."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    long_range.train_adding(length=5, clip_norm=1.0, steps=2, progress=False, seed=7)
+    long_range.time_rnn_vs_attention([4], width=8, batch_size=1, num_heads=2, repeats=1)
+    assert torch.equal(torch.rand(3), expected)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+import tiny_models
 import torch
 
 from course_lib.sampling import generate, sample_next_token, top_k_filter, top_p_filter
@@ -132,13 +133,8 @@ def test_logits_shape_error():
 # ---------------------------------------------------------------- generate
 
 
-def tiny_gpt(context_length: int = 16, seed: int = 0):
-    from course_lib.gpt import GPT, GPTConfig
-
-    torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=13, context_length=context_length, d_model=32,
-                       num_heads=4, num_layers=2)
-    return GPT(config).eval()
+def tiny_gpt(max_len: int = 16, seed: int = 0):
+    return tiny_models.tiny_gpt(vocab_size=13, max_len=max_len, seed=seed)
 
 
 def test_generate_shapes_and_prompt_kept():
@@ -150,7 +146,7 @@ def test_generate_shapes_and_prompt_kept():
     assert torch.equal(generate(model, prompt, 0), prompt)
 
 
-@pytest.mark.parametrize("new_tokens", [5, 30])   # 30: runs past context_length 16
+@pytest.mark.parametrize("new_tokens", [5, 30])   # 30: runs past max_len 16
 def test_cached_greedy_equals_uncached(new_tokens):
     model = tiny_gpt()
     prompt = torch.randint(0, 13, (2, 3), generator=torch.Generator().manual_seed(0))
@@ -171,7 +167,7 @@ def test_cached_sampling_equals_uncached(options):
 
 
 def test_generate_prompt_longer_than_context_uses_the_last_window():
-    model = tiny_gpt(context_length=8)
+    model = tiny_gpt(max_len=8)
     prompt = torch.randint(0, 13, (1, 20), generator=torch.Generator().manual_seed(0))
     out = generate(model, prompt, 3, temperature=0)
     expected = generate(model, prompt[:, -8:], 1, temperature=0)[:, -1]
@@ -210,7 +206,7 @@ def test_time_generation_checks_equality_and_reports_a_speedup():
     from course_lib.sampling import time_generation
 
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=11, context_length=40, d_model=16, num_heads=2,
+    model = GPT(GPTConfig(vocab_size=11, max_len=40, d_model=16, num_heads=2,
                           num_layers=1))
     timed = time_generation(model, torch.zeros(1, 2, dtype=torch.long), 20, repeats=2)
     assert timed.cached > 0 and timed.uncached > 0

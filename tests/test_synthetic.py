@@ -44,7 +44,7 @@ def test_subset_keeps_vocabulary_and_rows():
     part = data[:3]
     assert len(part) == 3 and part.vocab_size == data.vocab_size
     assert torch.equal(part.src, data.src[:3])
-    assert len(data.tensors()) == 4
+    assert len(data.tensors()) == 3
 
 
 def test_first_token_recall_label_is_the_first_token():

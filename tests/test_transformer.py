@@ -9,12 +9,14 @@ from torch import nn
 
 from course_lib.masks import causal_mask, padding_mask
 from course_lib.transformer import (
-    Decoder,
-    Encoder,
     EncoderLayer,
     PositionwiseFFN,
     Seq2SeqTransformer,
+    Seq2SeqTransformerConfig,
     Transformer,
+    TransformerConfig,
+    TransformerDecoder,
+    TransformerEncoder,
     copy_from_torch_transformer,
     greedy_translate,
 )
@@ -22,12 +24,19 @@ from course_lib.transformer import (
 D, H, FF = 32, 4, 64
 
 
+def tf(num_encoder_layers: int, num_decoder_layers: int, d_ff: int = FF, **kwargs) -> Transformer:
+    return Transformer(TransformerConfig(d_model=D, num_heads=H, d_ff=d_ff,
+                                         num_encoder_layers=num_encoder_layers,
+                                         num_decoder_layers=num_decoder_layers, **kwargs))
+
+
 def pair(norm_first: bool, seed: int = 0) -> tuple[Transformer, nn.Transformer]:
     torch.manual_seed(seed)
     theirs = nn.Transformer(d_model=D, nhead=H, num_encoder_layers=2, num_decoder_layers=2,
                             dim_feedforward=FF, dropout=0.0, batch_first=True,
                             norm_first=norm_first)
-    ours = Transformer(D, H, 2, 2, FF, dropout=0.0, norm_first=norm_first)
+    ours = Transformer(TransformerConfig(d_model=D, num_heads=H, num_encoder_layers=2,
+                                         num_decoder_layers=2, d_ff=FF, norm_first=norm_first))
     copy_from_torch_transformer(ours, theirs)
     # train() keeps torch off its inference fast path (nested tensors zero the padded
     # positions there); with dropout 0 it computes the same function.
@@ -84,11 +93,12 @@ def test_readable_path_with_weights_equals_fast_path():
     gen = torch.Generator().manual_seed(4)
     src, tgt = torch.randn(2, 6, D, generator=gen), torch.randn(2, 4, D, generator=gen)
     real = padding_mask([6, 3])
-    memory, enc_w = ours.encoder.forward_with_weights(src, key_padding_mask=real)
+    memory, enc_w = ours.encoder(src, key_padding_mask=real, need_weights=True)
     torch.testing.assert_close(memory, ours.encoder(src, key_padding_mask=real),
                                atol=1e-5, rtol=1e-5)
-    out, self_w, cross_w = ours.decoder.forward_with_weights(
-        tgt, memory, tgt_is_causal=True, memory_key_padding_mask=real)
+    out, dec_w = ours.decoder(tgt, memory, tgt_is_causal=True, memory_key_padding_mask=real,
+                              need_weights=True)
+    self_w, cross_w = dec_w["self"], dec_w["cross"]
     torch.testing.assert_close(out, ours.decoder(tgt, memory, tgt_is_causal=True,
                                                  memory_key_padding_mask=real),
                                atol=1e-5, rtol=1e-5)
@@ -102,7 +112,7 @@ def test_readable_path_with_weights_equals_fast_path():
 def test_decoder_is_causal():
     """Changing target token t+1 leaves the decoder's outputs at positions <= t unchanged."""
     torch.manual_seed(0)
-    decoder = Decoder(D, H, FF, num_layers=2).eval()
+    decoder = TransformerDecoder(D, H, FF, num_layers=2).eval()
     gen = torch.Generator().manual_seed(5)
     tgt, memory = torch.randn(2, 6, D, generator=gen), torch.randn(2, 5, D, generator=gen)
     base = decoder(tgt, memory, tgt_is_causal=True)
@@ -125,7 +135,7 @@ def test_encoder_layer_gradcheck(norm_first):
     real = padding_mask([3, 2])
     assert torch.autograd.gradcheck(lambda x: layer(x, key_padding_mask=real), (x,))
     assert torch.autograd.gradcheck(
-        lambda x: layer.forward_with_weights(x, key_padding_mask=real)[0], (x,))
+        lambda x: layer(x, key_padding_mask=real, need_weights=True)[0], (x,))
 
 
 def test_positionwise_ffn_is_the_two_layer_mlp():
@@ -144,24 +154,24 @@ def test_positionwise_ffn_is_the_two_layer_mlp():
 
 
 def test_final_norm_only_for_pre_norm_by_default():
-    assert Encoder(D, H, FF, 1).norm is None
-    assert isinstance(Encoder(D, H, FF, 1, norm_first=True).norm, nn.LayerNorm)
-    assert isinstance(Decoder(D, H, FF, 1, norm_first=True).norm, nn.LayerNorm)
-    assert isinstance(Transformer(D, H, 1, 1, FF).encoder.norm, nn.LayerNorm)  # as torch
+    assert TransformerEncoder(D, H, FF, 1).norm is None
+    assert isinstance(TransformerEncoder(D, H, FF, 1, norm_first=True).norm, nn.LayerNorm)
+    assert isinstance(TransformerDecoder(D, H, FF, 1, norm_first=True).norm, nn.LayerNorm)
+    assert isinstance(tf(1, 1).encoder.norm, nn.LayerNorm)  # as torch
 
 
 def test_copy_errors_and_shape_errors():
     theirs = nn.Transformer(d_model=D, nhead=H, num_encoder_layers=1, num_decoder_layers=2,
                             dim_feedforward=FF, batch_first=True)
     with pytest.raises(ValueError, match="theirs: expected 2 encoder layers, got 1"):
-        copy_from_torch_transformer(Transformer(D, H, 2, 2, FF), theirs)
+        copy_from_torch_transformer(tf(2, 2), theirs)
     with pytest.raises(ValueError, match=r"theirs: expected linear1 of shape \(128, 32\), "
                                          r"got \(64, 32\)"):
-        copy_from_torch_transformer(Transformer(D, H, 1, 2, 128), theirs)
+        copy_from_torch_transformer(tf(1, 2, d_ff=128), theirs)
     with pytest.raises(ValueError, match="theirs: expected norm_first=True in the encoder, "
                                          "got norm_first=False"):
-        copy_from_torch_transformer(Transformer(D, H, 1, 2, FF, norm_first=True), theirs)
-    ours = Transformer(D, H, 1, 1, FF)
+        copy_from_torch_transformer(tf(1, 2, norm_first=True), theirs)
+    ours = tf(1, 1)
     with pytest.raises(ValueError, match=r"src, tgt: expected shapes \(B, S, 32\) and "
                                          r"\(B, T, 32\) with the same B, got \(2, 5, 32\) "
                                          r"and \(3, 4, 32\)"):
@@ -178,7 +188,8 @@ def tiny_seq2seq(seed: int = 0, **kwargs) -> Seq2SeqTransformer:
     options = dict(d_model=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=2,
                    d_ff=64, max_len=16, pad_id=0)
     options.update(kwargs)
-    return Seq2SeqTransformer(11, 13, **options).eval()
+    return Seq2SeqTransformer(Seq2SeqTransformerConfig(src_vocab_size=11, tgt_vocab_size=13,
+                                                       **options)).eval()
 
 
 def test_seq2seq_shapes_and_forward_equals_encode_decode():
@@ -202,11 +213,12 @@ def test_seq2seq_padding_does_not_change_the_result():
                                atol=1e-5, rtol=1e-5)
 
 
-def test_seq2seq_attention_maps():
+def test_seq2seq_need_weights_returns_every_attention_map():
     model = tiny_seq2seq(num_encoder_layers=3)
     src = torch.tensor([[3, 4, 5, 0], [6, 7, 8, 9]])
     tgt_in = torch.tensor([[1, 5, 6], [1, 2, 4]])
-    maps = model.attention_maps(src, tgt_in)
+    logits, maps = model(src, tgt_in, need_weights=True)
+    torch.testing.assert_close(logits, model(src, tgt_in), atol=1e-5, rtol=1e-5)
     assert [m.shape for m in maps["encoder_self"]] == [(2, 4, 4, 4)] * 3
     assert [m.shape for m in maps["decoder_self"]] == [(2, 4, 3, 3)] * 2
     assert [m.shape for m in maps["cross"]] == [(2, 4, 3, 4)] * 2
@@ -256,3 +268,19 @@ def test_seq2seq_errors():
     with pytest.raises(ValueError, match=r"tgt_in: expected integer ids of shape \(B, T\), "
                                          r"got \(3,\) torch.int64"):
         model(torch.ones(1, 4, dtype=torch.long), torch.ones(3, dtype=torch.long))
+
+
+def test_transformer_need_weights_and_config_errors():
+    ours, _ = pair(False)
+    src, tgt = torch.randn(2, 5, D), torch.randn(2, 3, D)
+    out, maps = ours(src, tgt, tgt_is_causal=True, need_weights=True)
+    torch.testing.assert_close(out, ours(src, tgt, tgt_is_causal=True), atol=1e-5, rtol=1e-5)
+    assert [m.shape for m in maps["cross"]] == [(2, H, 3, 5)] * 2
+    with pytest.raises(ValueError, match="d_model: expected a multiple of num_heads=3, got 32"):
+        TransformerConfig(d_model=32, num_heads=3)
+    with pytest.raises(ValueError, match="dropout: expected a probability in"):
+        TransformerConfig(dropout=1.5)
+    with pytest.raises(ValueError, match="max_len: expected a positive integer, got 0"):
+        Seq2SeqTransformerConfig(src_vocab_size=5, tgt_vocab_size=5, max_len=0)
+    with pytest.raises(TypeError):
+        TransformerConfig(32)  # keyword-only

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_lib import history, viz  # noqa: E402
+from course_lib import milestones, viz  # noqa: E402
 from course_lib.train import TrainHistory  # noqa: E402
 
 
@@ -30,11 +30,11 @@ def test_heatmap_labels_and_shape_error() -> None:
 
 
 def test_timeline_has_one_marker_per_milestone() -> None:
-    ax = viz.timeline(history.MILESTONES, history.ERAS)
+    ax = viz.timeline(milestones.MILESTONES, milestones.ERAS)
     points = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets"))
     points += sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() not in
                   (None, "None", ""))
-    assert points >= len(history.MILESTONES)
+    assert points >= len(milestones.MILESTONES)
 
 
 def test_decision_boundary_and_curves() -> None:

@@ -3,3 +3,5 @@
 Modules: ``vocab`` (token <-> id), ``synthetic`` (copy, reversal, long-range tasks),
 ``dates`` (date translation), ``text`` (character corpora).
 """
+
+__all__ = ["dates", "synthetic", "text", "vocab"]

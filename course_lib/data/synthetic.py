@@ -21,8 +21,18 @@ from dataclasses import dataclass
 
 import torch
 
-PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
-FIRST_SYMBOL = 4
+from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
+
+__all__ = [
+    "PAD_ID", "BOS_ID", "EOS_ID", "UNK_ID", "FIRST_SYMBOL", "Seq2SeqData", "copy_task",
+    "reversal_task", "symbols_to_text", "first_token_recall", "recall_vocab_size",
+    "adding_problem",
+]
+
+
+# The special ids are the positions of the specials in every course vocabulary (one source).
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = (SPECIALS.index(token) for token in (PAD, BOS, EOS, UNK))
+FIRST_SYMBOL = len(SPECIALS)
 
 
 @dataclass
@@ -51,9 +61,10 @@ class Seq2SeqData:
         return Seq2SeqData(self.src[index], self.src_lengths[index], self.tgt_in[index],
                            self.tgt_out[index], self.vocab_size)
 
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(src, src_lengths, tgt_in, tgt_out)``, e.g. for ``train.random_batches``."""
-        return self.src, self.src_lengths, self.tgt_in, self.tgt_out
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(src, tgt_in, tgt_out)``, e.g. for ``train.random_batches``: models take padded
+        ids and find the padding themselves."""
+        return self.src, self.tgt_in, self.tgt_out
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -119,7 +130,7 @@ def reversal_task(num_examples: int, min_len: int, max_len: int, num_symbols: in
 
 def symbols_to_text(ids: torch.Tensor) -> str:
     """Readable form of one sequence of ids: symbols as letters a, b, ...; specials as tags."""
-    names = {PAD_ID: "_", BOS_ID: "<bos>", EOS_ID: "<eos>", UNK_ID: "<unk>"}
+    names = {PAD_ID: "_", BOS_ID: BOS, EOS_ID: EOS, UNK_ID: UNK}
     return " ".join(names.get(int(i), chr(ord("a") + int(i) - FIRST_SYMBOL)) for i in ids)
 
 

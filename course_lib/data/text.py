@@ -31,6 +31,15 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.data.vocab import Vocab
+from course_lib.train import evaluating
+
+__all__ = [
+    "PYDOC_TOPICS", "pydoc_topics_text", "RemoteText", "TINY_SHAKESPEARE", "REMOTE_TEXTS",
+    "CorpusUnavailable", "cache_dir", "sha256_of", "download_text", "load_remote_text",
+    "CharCorpus", "split_contiguous", "char_corpus", "load_corpus", "random_windows",
+    "window_batches", "sequential_windows", "lm_loss", "loss_by_position", "evaluate_loss",
+]
+
 
 PYDOC_TOPICS = "pydoc_topics"
 
@@ -274,18 +283,14 @@ def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, context_length: 
     """
     x, y = sequential_windows(ids, context_length, max_windows)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = torch.zeros(context_length, dtype=torch.float64)
-    try:
+    with evaluating(model):
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = y[start:start + batch_size].to(device)
             logits = model(xb)  # (b, T, V)
             losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none")  # (b, T)
             total += losses.sum(dim=0).double().cpu()
-    finally:
-        model.train(was_training)
     return (total / len(x)).float()
 
 

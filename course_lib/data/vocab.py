@@ -6,6 +6,11 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+__all__ = [
+    "PAD", "BOS", "EOS", "UNK", "SPECIALS", "Vocab",
+]
+
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
 
