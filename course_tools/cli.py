@@ -93,7 +93,8 @@ def build_slides(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError, CellExecutionError) as error:
         print(f"course slides: {error}", file=sys.stderr)
         return 1
-    print(f"{len(decks)} decks, {sum(d.slides for d in decks)} slides in "
+    print(f"{len(decks)} deck{'' if len(decks) == 1 else 's'}, "
+          f"{sum(d.slides for d in decks)} slides in "
           f"{time.perf_counter() - start:.1f} s: open {args.out / 'index.html'}")
     return 0
 

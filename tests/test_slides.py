@@ -232,6 +232,18 @@ def built(tmp_path_factory) -> dict[str, slides.Deck]:
     return {deck.name: deck for deck in decks}
 
 
+def test_course_slides_command(monkeypatch, tmp_path: Path, capsys) -> None:
+    _need_npm()
+    from course_tools import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["slides", "0", "--no-outputs", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / LESSONS[0].with_suffix(".html").name).is_file()
+    assert "1 deck, 11 slides" in capsys.readouterr().out
+    assert cli.main(["slides", "77", "--out", str(tmp_path)]) == 1
+    assert "no lesson '77'" in capsys.readouterr().err
+
+
 def test_built_files_load_nothing_from_the_network(built) -> None:
     assert len(built) == len(DECKS)
     problems = slides.offline_problems(OUT)
