@@ -309,6 +309,10 @@ def test_deck_in_browser(built, offline_page, name: str) -> None:
                           "s.querySelector('aside.notes') !== null]; }")
     assert title == [True, title[1], True] and title[1] >= 2, "title slide: heading, " \
         "objectives and speaker notes"
+    overflow = page.evaluate("() => { const s = Reveal.getSlides()[0];"
+                             " return s.scrollHeight - s.clientHeight; }")
+    assert overflow <= 2, f"the title slide needs {overflow} px more than the 720 px of a " \
+        f"slide: shorten the first cell (title, objectives)"
     text = page.evaluate("() => document.querySelector('.reveal .slides').textContent")
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert text.count("raise NotImplementedError()") >= sum(map(notebooks.is_answer_cell, cells))
