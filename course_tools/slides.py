@@ -73,7 +73,7 @@ class Deck:
     title: str
     slides: int
     notes: int
-    source: str   # where its outputs came from: "executed copy", "executed now", "no outputs"
+    outputs: str   # where its outputs came from: "executed copy", "executed now", "no outputs"
 
 
 # ---------------------------------------------------------------------------- the talk
@@ -396,7 +396,7 @@ table {{ border-collapse: collapse; }} th, td {{ padding: 0.3em 0.8em; text-alig
 def _index_page(decks: list[Deck]) -> str:
     rows = "\n".join(
         f'<tr><td><a href="{html.escape(d.name)}">{html.escape(d.title)}</a></td>'
-        f"<td>{d.slides}</td><td>{d.notes}</td><td>{html.escape(d.source)}</td></tr>"
+        f"<td>{d.slides}</td><td>{d.notes}</td><td>{html.escape(d.outputs)}</td></tr>"
         for d in decks)
     body = f"""<h1>Attention, from RNNs to Transformers: slides</h1>
 <p>One deck per lesson, built from the lesson notebooks. Everything loads from this folder:
@@ -424,8 +424,10 @@ def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
     """Merge ``built`` into the folder's deck list (decks built earlier stay) and write
     ``decks.json`` and ``index.html``; returns the merged list."""
     listing = out / "decks.json"
-    decks = {d["name"]: Deck(**d) for d in json.loads(listing.read_text())} \
-        if listing.is_file() else {}
+    try:
+        decks = {d["name"]: Deck(**d) for d in json.loads(listing.read_text())}
+    except (OSError, ValueError, TypeError, KeyError):
+        decks = {}   # no list yet, or one from an older version: the decks built now
     decks.update({d.name: d for d in built})
     ordered = [decks[name] for name in sorted(decks) if (out / name).is_file()]
     listing.write_text(json.dumps([asdict(d) for d in ordered], indent=2, ensure_ascii=False)
@@ -460,7 +462,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
         (out / name).write_text(_render(deck_nb, title), encoding="utf-8")
         notes = sum(slide_type(c) == "notes" for c in source.cells)
         deck = Deck(name=name, title=title, slides=slide_count(source), notes=notes,
-                    source=origin)
+                    outputs=origin)
         built.append(deck)
         log(f"{name:<32} {deck.slides:3d} slides {notes:3d} notes  ({origin}) "
             f"{time.perf_counter() - start:5.1f} s")

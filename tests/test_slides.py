@@ -228,7 +228,7 @@ def built(tmp_path_factory) -> dict[str, slides.Deck]:
                           glossary=ROOT / "GLOSSARY.md", log=lambda line: None)
     again = slides.build([example], OUT, executed_dir=executed, cache=CACHE,
                          glossary=ROOT / "GLOSSARY.md", log=lambda line: None)
-    assert (decks[-1].source, again[0].source) == ("executed now", "executed copy")
+    assert (decks[-1].outputs, again[0].outputs) == ("executed now", "executed copy")
     return {deck.name: deck for deck in decks}
 
 
