@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python >= 3.10:
-#   make lab    run the course (JupyterLab on notebooks/)
+#   make lab    run the course (JupyterLab on your own copies in learner/)
 #   make test   run every test: ruff, course_lib unit tests, nbval over every notebook
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +13,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
+.PHONY: lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-lab: $(STAMP)  ## run the course
-	$(BIN)/python -m ipykernel install --user --name attention-course \
-		--display-name "Attention course (.venv)" --env OMP_WAIT_POLICY PASSIVE >/dev/null
-	$(BIN)/jupyter lab $(AS_ROOT) $(JUPYTER_ARGS) notebooks/
+lab: $(STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
+	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
+
+progress: $(STAMP)  ## which exercises of your copies in learner/ pass their checks
+	$(BIN)/python -m course_tools progress
 
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .

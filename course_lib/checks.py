@@ -17,15 +17,56 @@ import numpy as np
 
 __all__ = [
     "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
-    "check_true",
+    "check_true", "summary", "RESULTS",
 ]
 
 
 InputMaker = Callable[[np.random.Generator], Any]
+# Last outcome of check_function per checked name, in this session: "passed" or the first
+# line of the failure. Read by summary().
+RESULTS: dict[str, str] = {}
 
 
 class CheckFailed(AssertionError):
-    """Raised when a learner's answer does not match the reference."""
+    """Raised when a learner's answer does not match the reference.
+
+    In IPython/Jupyter the learner sees only the message, in red, without the traceback
+    through this module (``_render_traceback_``); the full traceback follows as a folded
+    "full traceback" box, one click away.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        _show_full_traceback_after_cell(self)
+        lines = str(self).splitlines() or [type(self).__name__]
+        return [f"\x1b[1;31m✗ {lines[0]}\x1b[0m", *lines[1:]]
+
+
+def _show_full_traceback_after_cell(error: BaseException) -> None:
+    """Display the folded full traceback of ``error`` once the cell has finished (after the
+    short message), when running in IPython; do nothing elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(error, "_course_shown", False):
+        return  # ipykernel may render the same error twice; fold its traceback in once
+    error._course_shown = True
+    import html
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+    def show(*_args: Any) -> None:
+        shell.events.unregister("post_execute", show)
+        from IPython.display import display
+
+        display({"text/html": "<details><summary style='color:#888;font-size:85%'>full "
+                              "traceback</summary><pre style='font-size:85%'>"
+                              f"{html.escape(text)}</pre></details>",
+                 "text/plain": "full traceback:\n" + text}, raw=True)
+
+    shell.events.register("post_execute", show)
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -127,7 +168,11 @@ def _is_numeric(value: Any) -> bool:
 
 
 def _value_mismatch(a: np.ndarray, e: np.ndarray, what: str) -> str:
-    error = np.abs(a - e)
+    # NaN on one side only counts as the largest error (both NaN: equal), so nanargmax
+    # never meets an all-NaN array.
+    with np.errstate(invalid="ignore"):
+        error = np.where(np.isnan(a) & np.isnan(e), 0.0, np.abs(a - e))
+    error = np.nan_to_num(error, nan=np.inf)
     where = np.unravel_index(int(np.nanargmax(error)), error.shape) if error.ndim else ()
     index = tuple(int(i) for i in where)
     message = (f"{what}: values differ; largest error {float(error[where]):.3g} at index "
@@ -170,14 +215,26 @@ def check_function(
     Prints a pass line, or raises :class:`CheckFailed`. Returns nothing, so a test cell
     shows only the verdict.
     """
+    name = name or getattr(candidate, "__name__", "your function")
+    try:
+        _run_trials(candidate, reference, make_inputs, name, trials, seed, atol, rtol, mistakes)
+    except CheckFailed as failure:
+        RESULTS[name] = str(failure).splitlines()[0] if str(failure) else "failed"
+        raise
+    RESULTS[name] = "passed"
+    print(f"✓ {name}: passed {trials} random tests.")
+
+
+def _run_trials(candidate: Callable[..., Any], reference: Callable[..., Any],
+                make_inputs: InputMaker, name: str, trials: int, seed: int, atol: float,
+                rtol: float, mistakes: Mapping[str, Callable[..., Any]] | None) -> None:
     if not callable(candidate):
         raise CheckFailed(f"expected a function, got {describe(candidate)}")
-    name = name or getattr(candidate, "__name__", "your function")
     rng = np.random.default_rng(seed)
     for trial in range(trials):
         args, kwargs = _split_inputs(make_inputs(rng))
         expected = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-        actual = _call_learner(candidate, name, args, kwargs)
+        actual = _call_learner(candidate, name, args, kwargs, mistakes)
         problem = compare(actual, expected, atol=atol, rtol=rtol)
         if problem is None:
             continue
@@ -188,7 +245,18 @@ def check_function(
         if known:
             message += f"\nIt looks like you {known}."
         raise CheckFailed(message)
-    print(f"✓ {name}: passed {trials} random tests.")
+
+
+def summary(names: Sequence[str]) -> None:
+    """Print where the learner stands on the functions ``names`` (the lesson's exercises):
+    the outcome of each one's last :func:`check_function` in this session."""
+    print("Your exercises in this lesson, as last checked in this session:")
+    for name in names:
+        outcome = RESULTS.get(name, "not checked yet: run its test cell")
+        mark = "✓" if outcome == "passed" else "✗" if name in RESULTS else "·"
+        print(f"  {mark} {name}: {outcome}")
+    done = sum(RESULTS.get(n) == "passed" for n in names)
+    print(f"{done} of {len(names)} passed. `make progress` in a terminal shows every lesson.")
 
 
 def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float = 1e-5,
@@ -219,7 +287,8 @@ def _split_inputs(inputs: Any) -> tuple[Sequence[Any], dict[str, Any]]:
 
 
 def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
-                  kwargs: dict[str, Any]) -> Any:
+                  kwargs: dict[str, Any],
+                  mistakes: Mapping[str, Callable[..., Any]] | None = None) -> Any:
     try:
         return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except NotImplementedError:
@@ -228,9 +297,23 @@ def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
         ) from None
     except Exception as error:  # any learner error becomes feedback, never a crash
         shapes = ", ".join(describe(a) for a in args)
-        raise CheckFailed(
-            f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
-        ) from error
+        message = f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
+        known = _match_raised(error, args, kwargs, mistakes or {})
+        if known:
+            message += f"\nIt looks like you {known}."
+        raise CheckFailed(message) from error
+
+
+def _match_raised(error: Exception, args: Sequence[Any], kwargs: dict[str, Any],
+                  mistakes: Mapping[str, Callable[..., Any]]) -> str | None:
+    """The known mistake that raises the same error (type and message) on these inputs."""
+    for description, wrong in mistakes.items():
+        try:
+            wrong(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        except Exception as expected:
+            if type(expected) is type(error) and str(expected) == str(error):
+                return description
+    return None
 
 
 def _match_mistake(actual: Any, args: Sequence[Any], kwargs: dict[str, Any],

@@ -35,7 +35,7 @@ import course_lib
 __all__ = [
     "pick_device", "seed_everything", "set_threads", "available_cores", "explicit_threads",
     "ThreadTuner", "thread_candidates", "thread_tuner", "environment_report", "format_report",
-    "setup_notebook", "wait_policy_note",
+    "setup_notebook", "wait_policy_note", "CJK_FONTS", "packaged_cjk_font",
 ]
 
 THREADS_VARIABLES = ("COURSE_NUM_THREADS", "OMP_NUM_THREADS")
@@ -235,11 +235,12 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
     """
     global _auto_threads
     chosen = num_threads if num_threads is not None else explicit_threads()
-    set_threads(chosen)
+    threads = set_threads(chosen)
     _auto_threads = chosen is None
     note = wait_policy_note()
     if note:
         warnings.warn(note, RuntimeWarning, stacklevel=2)
+    font = None
     try:
         import matplotlib.pyplot as plt
 
@@ -247,19 +248,62 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
             {"figure.figsize": (7.0, 3.6), "figure.dpi": 100, "axes.grid": True,
              "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
         )
-        _use_cjk_font_if_available(plt)
+        font = _use_cjk_font_if_available(plt)
     except ImportError:
         pass
+    _load_feedback()
+    # Safe to run again: every setting is set, not appended. Say what the cell provides.
+    print(f"course set up: seed {seed}, {threads} torch thread(s)"
+          f"{' (tuned while training)' if _auto_threads else ''}, plot style, "
+          f"Chinese plot labels {'in ' + font if font else 'as pinyin (no Chinese font)'}")
     return seed_everything(seed)
 
 
-def _use_cjk_font_if_available(plt) -> None:
-    """Prefer a font with Chinese glyphs when one is installed, so bilingual labels render."""
+def _load_feedback() -> None:
+    """In IPython, explain a cell run out of order (see :mod:`course_lib.feedback`)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        from course_lib import feedback
+
+        feedback.load_ipython_extension(shell)
+
+
+# Fonts with Chinese glyphs, best first. The course's set-up installs the first from PyPI
+# (the ``mplfonts`` package ships it), so a fresh machine without system CJK fonts has one.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei",
+             "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+
+
+def packaged_cjk_font() -> str | None:
+    """Path of the Noto Sans CJK SC font installed from PyPI with the course, or None."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("mplfonts")  # found, not imported: we only want the file
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NotoSansCJKsc-Regular.otf"
+    return str(path) if path.is_file() else None
+
+
+def _use_cjk_font_if_available(plt) -> str | None:
+    """Prefer a font with Chinese glyphs (registering the packaged one with matplotlib), so
+    bilingual labels render; return its name, or None when there is none."""
     from matplotlib import font_manager
 
-    wanted = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei",
-              "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+    path = packaged_cjk_font()
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    found = [name for name in wanted if name in installed]
+    if path and not any(font.fname == path for font in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = [name for name in CJK_FONTS if name in installed]
     if found:
-        plt.rcParams["font.sans-serif"] = found + list(plt.rcParams["font.sans-serif"])
+        rest = [name for name in plt.rcParams["font.sans-serif"] if name not in found]
+        # First: matplotlib does not fall back glyph by glyph through the generic family list.
+        plt.rcParams["font.sans-serif"] = found[:1] + rest
+        return found[0]
+    return None

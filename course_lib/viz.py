@@ -233,18 +233,23 @@ PINYIN = {"年": "nian", "月": "yue", "日": "ri", "星": "xing", "期": "qi", 
 
 
 def has_cjk_font() -> bool:
-    """True when matplotlib's current sans-serif fonts include one with Chinese glyphs
-    (course_lib.env.setup_notebook puts such a font first when one is installed)."""
+    """True when the font matplotlib draws sans-serif text with (the first installed one of
+    ``rcParams["font.sans-serif"]``) has Chinese glyphs (course_lib.env.setup_notebook
+    registers and selects such a font)."""
+    import matplotlib as mpl
     from matplotlib import font_manager
-
-    try:
-        path = font_manager.findfont(font_manager.FontProperties(family="sans-serif"),
-                                     fallback_to_default=False)
-    except ValueError:
-        return False
     from matplotlib.ft2font import FT2Font
 
-    return FT2Font(path).get_char_index(ord("年")) != 0
+    by_name: dict[str, str] = {}
+    for entry in font_manager.fontManager.ttflist:
+        by_name.setdefault(entry.name, entry.fname)
+    first = next((by_name[n] for n in mpl.rcParams["font.sans-serif"] if n in by_name), None)
+    if first is None:
+        return False
+    try:
+        return FT2Font(first).get_char_index(ord("年")) != 0
+    except (OSError, RuntimeError):  # an unreadable font file says nothing
+        return False
 
 
 def quiet_missing_glyphs() -> None:

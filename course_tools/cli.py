@@ -4,6 +4,9 @@
     course build [NB ...]       execute notebooks headless: build/executed, build/html, wall times
     course clean NB [NB ...]    strip outputs and execution counts in place
     course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
+    course learner [--refresh]  make or update the learner's own copies in learner/
+    course lab [JUPYTER ARGS]   the learner's copies, then JupyterLab on them
+    course progress [NN ...]    run the visible checks of the learner's copies: a table
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
 """
 
@@ -18,7 +21,9 @@ from pathlib import Path
 import nbformat
 
 from course_lib import env
-from course_tools import notebooks
+from course_tools import learner, notebooks, pages, progress
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     release = commands.add_parser("release", help="write student versions")
     release.add_argument("paths", nargs="*", type=Path)
     release.add_argument("--out", type=Path, default=Path("build/release"))
+    copies = commands.add_parser("learner", help="make or update the learner's copies")
+    copies.add_argument("--refresh", action="store_true",
+                        help="replace untouched copies whose lesson changed, without asking")
+    copies.add_argument("--root", type=Path, default=REPO, help=argparse.SUPPRESS)
+    lab = commands.add_parser("lab", help="learner copies, then JupyterLab on them "
+                                          "(other options go to jupyter lab)")
+    lab.add_argument("--refresh", action="store_true", help=argparse.SUPPRESS)
+    lab.add_argument("--root", type=Path, default=REPO,
+                     help="serve this folder; the copies go to ROOT/learner")
+    progress = commands.add_parser("progress", help="exercises passed in the learner's copies")
+    progress.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
+    progress.add_argument("--folder", type=Path, default=REPO / learner.LEARNER_DIR)
+    progress.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     slides = commands.add_parser("slides", help="offline reveal.js decks of the lessons")
     slides.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
                                                    "(default: every lesson)")
@@ -46,10 +64,45 @@ def main(argv: list[str] | None = None) -> int:
                         help="build from the stored notebooks without running them "
                              "(no plots or results; a quick look at slides and notes)")
     slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
-               "release": release_notebooks, "slides": build_slides}[args.command]
+               "release": release_notebooks, "learner": learner_copies, "lab": start_lab,
+               "progress": show_progress, "slides": build_slides}[args.command]
     return handler(args)
+
+
+def learner_copies(args: argparse.Namespace) -> int:
+    """``course learner``: create missing copies; refresh untouched outdated ones on request."""
+    refresh = (lambda names: True) if args.refresh else learner.ask_on_terminal
+    report = learner.update_copies(REPO / "notebooks", args.root / learner.LEARNER_DIR,
+                                   refresh=refresh)
+    print(report.summary())
+    return 0
+
+
+def start_lab(args: argparse.Namespace) -> int:
+    """``course lab``: the copies, the course kernel and settings, then JupyterLab."""
+    learner_copies(args)
+    learner.install_kernel()
+    learner.install_lab_settings()
+    learner.exec_lab(args.root, args.extra)
+    return 0  # not reached: exec_lab replaces this process
+
+
+def show_progress(args: argparse.Namespace) -> int:
+    """``course progress``: the visible checks of the learner's copies, run headless."""
+    paths = notebooks.lesson_paths(args.folder)
+    if args.lessons:
+        paths = [p for p in paths if p.name[:2] in {n.zfill(2) for n in args.lessons}]
+    if not paths:
+        print(f"no learner copies in {args.folder}: run `make lab` (or `course learner`) first")
+        return 1
+    rows = [row for path in paths for row in progress.lesson_progress(path, timeout=args.timeout)]
+    print(progress.format_table(rows))
+    return 0
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -102,7 +155,6 @@ def build_slides(args: argparse.Namespace) -> int:
 def build_course(args: argparse.Namespace) -> int:
     """Execute each notebook, save the executed copy and an HTML page, report wall times."""
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     from course_tools.execute import execute
 
@@ -122,9 +174,10 @@ def build_course(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         timings[path.name] = round(seconds, 1)
         nbformat.write(nb, str(args.out / "executed" / path.name))
-        html, _ = HTMLExporter().from_notebook_node(nb)
-        (args.out / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+        page = pages.lesson_html(nb)
+        (args.out / "html" / path.with_suffix(".html").name).write_text(page, encoding="utf-8")
         print(f"{path.name:<32} {seconds:7.1f} s", flush=True)
+    pages.write_glossary(REPO / "GLOSSARY.md", args.out)  # the pages link ../GLOSSARY.html
     print(f"{'total':<32} {sum(timings.values()):7.1f} s")
     (args.out / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     return 1 if failed else 0

@@ -241,17 +241,62 @@ def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()
     return "\n".join(out)
 
 
-def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The release transform, shared by ``course release`` and the decks: a new notebook,
-    outputs cleaned, each solution replaced by the placeholder, hidden tests cut."""
+KERNEL_NAME = "attention-course"
+KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Attention course", "language": "python"}
+INSTRUCTOR_TAG = "instructor"  # a cell for instructors only: left out of learner copies
+
+
+def is_instructor_cell(cell: nbformat.NotebookNode) -> bool:
+    """Speaker notes (``slide_type`` ``notes``) and cells tagged ``instructor``."""
+    slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+    return slide_type == "notes" or INSTRUCTOR_TAG in tags(cell)
+
+
+def student_version(nb: nbformat.NotebookNode, *, learner: bool = False) -> nbformat.NotebookNode:
+    """The release transform, shared by ``course release``, ``course lab`` and the decks.
+
+    Returns a new notebook: outputs cleaned, each solution replaced by the placeholder,
+    hidden tests cut, and cells locked as nbgrader's release locks them (test cells read-only
+    and undeletable, answer cells undeletable). With ``learner=True`` (a self-study copy)
+    also: speaker notes and ``instructor`` cells left out, test cells tagged
+    ``raises-exception`` so that Run All goes on past a failed or blank exercise, and the
+    course's kernel (which explains a missing name) selected.
+    """
     out = copy.deepcopy(nb)
     clean(out)
+    if learner:
+        out.cells = [cell for cell in out.cells if not is_instructor_cell(cell)]
+        out.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in out.cells:
         if is_answer_cell(cell):
             cell.source = strip_solutions(cell.source)
+            cell.metadata["deletable"] = False
         elif is_test_cell(cell):
             cell.source = strip_hidden_tests(cell.source)
+            cell.metadata["deletable"] = False
+            cell.metadata["editable"] = False
+            if learner and "raises-exception" not in tags(cell):
+                cell.metadata["tags"] = [*tags(cell), "raises-exception"]
+    if learner:
+        out.cells += _summary_cells(out)
     return out
+
+
+def _summary_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """A learner copy's last cells: where the learner stands on this lesson's exercises."""
+    names = [name for cell in nb.cells if is_answer_cell(cell)
+             for name in re.findall(r"^def ([A-Za-z_]\w*)", cell.source, re.MULTILINE)]
+    if not names:
+        return []
+    slide = {"slideshow": {"slide_type": "skip"}}
+    title = nbformat.v4.new_markdown_cell(
+        "## Your progress · 你的进度\n\nThe outcome of each exercise's check in this "
+        "session (run the lesson first). In a terminal, `make progress` checks every "
+        "lesson of your copies.", metadata=dict(slide))
+    table = nbformat.v4.new_code_cell(
+        f"from course_lib import checks\n\nchecks.summary({names!r})", metadata=dict(slide))
+    title.id, table.id = "learner-progress-title", "learner-progress"  # same bytes every time
+    return [title, table]
 
 
 def strip_hidden_tests(source: str) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks
+from course_tools import notebooks, pages
 from course_tools.execute import execute
 
 __all__ = [
@@ -350,7 +350,7 @@ def _trim(text: str) -> str:
 
 def _local_links(source: str) -> str:
     source = re.sub(r"\]\((?:\.\./|\./)?GLOSSARY\.md(#[^)\s]*)?\)",
-                    lambda m: f"](glossary.html{m.group(1) or ''})", source)
+                    lambda m: f"](GLOSSARY.html{m.group(1) or ''})", source)
     return re.sub(r"\]\((\d\d_[A-Za-z0-9_-]+)\.ipynb(#[^)\s]*)?\)",
                   lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", source)
 
@@ -409,15 +409,8 @@ copy it to a USB stick and open <code>index.html</code> in a browser, no network
 </table>
 <p>In a deck: arrow keys or space to move, <b>S</b> opens the speaker view (notes, next slide,
 timer) in a second window, <b>F</b> full screen, <b>Esc</b> the overview.
-Key terms link to the <a href="glossary.html">glossary</a> (English / 中文).</p>"""
+Key terms link to the <a href="GLOSSARY.html">glossary</a> (English / 中文).</p>"""
     return _PAGE.format(title="Slides: Attention, from RNNs to Transformers", body=body)
-
-
-def _glossary_page(glossary: Path) -> str:
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-
-    text = glossary.read_text(encoding="utf-8")
-    return _PAGE.format(title="Glossary / 术语表", body=markdown2html_mistune(text))
 
 
 def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
@@ -450,7 +443,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")
     if glossary.is_file():
-        (out / "glossary.html").write_text(_glossary_page(glossary), encoding="utf-8")
+        pages.write_glossary(glossary, out)    # GLOSSARY.html, as next to build/html's pages
     built = []
     for path in paths:
         start = time.perf_counter()

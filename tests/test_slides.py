@@ -114,7 +114,7 @@ def test_deck_outputs_fit_a_slide() -> None:
     lines = outputs[0].text.splitlines()
     assert len(lines) == 13 and lines[-1] == "... 28 more lines in the notebook"
     assert outputs[1].traceback == ["ValueError: bad shape"]
-    assert "(glossary.html#softmax)" in deck.cells[0].source
+    assert "(GLOSSARY.html#softmax)" in deck.cells[0].source
     assert "(01_ai_history.html)" in deck.cells[0].source
 
 
@@ -249,6 +249,7 @@ def test_built_files_load_nothing_from_the_network(built) -> None:
     assert len(built) == len(DECKS)
     problems = slides.offline_problems(OUT)
     assert not problems, "\n".join(problems)
+    assert (OUT / "GLOSSARY.html").is_file()
     index = (OUT / "index.html").read_text(encoding="utf-8")
     for deck in built.values():
         assert f'href="{deck.name}"' in index and f"<td>{deck.slides}</td>" in index

@@ -1,0 +1,158 @@
+"""The learner's own copies of the lessons, and JupyterLab started on them (``course lab``).
+
+``notebooks/`` holds the instructor's source (solutions, hidden tests, speaker notes); a
+learner works in ``learner/`` at the repository root (ignored by git), which holds the
+learner versions made by :func:`course_tools.notebooks.student_version`. The copies are made
+on the first ``course lab`` and never overwritten without asking: an update of the course
+adds new lessons, and offers to refresh only the copies the learner has not touched (their
+hash still equals the one recorded when they were written, in ``learner/.copies.json``).
+The learner copies sit next to ``notebooks/``, so ``../GLOSSARY.md`` links resolve the same
+way from both, in JupyterLab (served from the repository root) and on a code-hosting site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course_tools import notebooks
+
+__all__ = ["LEARNER_DIR", "MANIFEST", "LAB_SETTINGS", "CopiesReport", "update_copies",
+           "install_kernel", "install_lab_settings", "lab_command"]
+
+LEARNER_DIR = "learner"
+MANIFEST = ".copies.json"
+# JupyterLab defaults for the course (the learner's own settings still win): no "Jupyter
+# news" pop-up over the first plot, no update check (the course runs offline), and every
+# cell rendered (not only those near the screen), so that find-in-page sees the whole lesson.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification":
+                {"fetchNews": "false", "checkForUpdates": False},
+                "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+
+
+@dataclass
+class CopiesReport:
+    """What :func:`update_copies` did, lesson file names in each list."""
+
+    created: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    kept_untouched: list[str] = field(default_factory=list)  # an update offered, declined
+    kept_edited: list[str] = field(default_factory=list)     # the learner's work: never touched
+    current: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        lines = []
+        for label, names in [("new lesson copies", self.created), ("refreshed", self.refreshed),
+                             ("update available (untouched, kept)", self.kept_untouched),
+                             ("your edited copies, kept as they are", self.kept_edited)]:
+            if names:
+                lines.append(f"{label}: {', '.join(names)}")
+        return "\n".join(lines) or "learner copies are up to date"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _learner_bytes(source: Path) -> bytes:
+    nb = notebooks.student_version(notebooks.read(source), learner=True)
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def update_copies(source_dir: str | Path = "notebooks", learner_dir: str | Path = LEARNER_DIR,
+                  *, refresh: Callable[[list[str]], bool] = lambda names: False) -> CopiesReport:
+    """Create missing learner copies; offer a refresh of untouched outdated ones.
+
+    Args:
+        source_dir: the instructor's lesson notebooks.
+        learner_dir: where the learner's copies live (created if missing).
+        refresh: called once with the untouched copies whose lesson changed; return True to
+            replace them. Copies the learner edited are never replaced.
+    """
+    learner_dir = Path(learner_dir)
+    learner_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = learner_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    report, outdated = CopiesReport(), {}
+    for source in notebooks.lesson_paths(source_dir):
+        target, data = learner_dir / source.name, _learner_bytes(source)
+        if not target.exists():
+            target.write_bytes(data)
+            manifest[source.name] = _digest(data)
+            report.created.append(source.name)
+            continue
+        current = _digest(target.read_bytes())
+        if current == _digest(data):
+            manifest[source.name] = current
+            report.current.append(source.name)
+        elif current == manifest.get(source.name):
+            outdated[source.name] = data
+        else:
+            report.kept_edited.append(source.name)
+    if outdated and refresh(sorted(outdated)):
+        for name, data in outdated.items():
+            (learner_dir / name).write_bytes(data)
+            manifest[name] = _digest(data)
+        report.refreshed = sorted(outdated)
+    else:
+        report.kept_untouched = sorted(outdated)
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return report
+
+
+def ask_on_terminal(names: list[str]) -> bool:
+    """Ask whether to refresh ``names``; no when nobody can answer (not a terminal)."""
+    question = (f"The course updated {len(names)} lesson(s) you have not edited: "
+                f"{', '.join(names)}. Replace your copies with the new version? [y/N] ")
+    if not sys.stdin.isatty():
+        print(question + "no (not a terminal; run `course learner --refresh` to replace them)")
+        return False
+    return input(question).strip().lower() in {"y", "yes"}
+
+
+def install_kernel(prefix: str | Path = sys.prefix) -> Path:
+    """The course's Jupyter kernel in this environment (``{prefix}/share/jupyter/kernels``):
+    this Python, with :mod:`course_lib.feedback` loaded so that a test cell run before its
+    answer (or before the setup cell) says which cell to run. Returns the kernel's folder."""
+    folder = Path(prefix) / "share" / "jupyter" / "kernels" / notebooks.KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                     "--InteractiveShellApp.extensions=course_lib.feedback"],
+            "display_name": notebooks.KERNELSPEC["display_name"], "language": "python",
+            # torch's threads must not spin-wait against the browser (see env.py)
+            "env": {"OMP_WAIT_POLICY": "PASSIVE"}, "metadata": {"debugger": True}}
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
+    return folder
+
+
+def install_lab_settings(prefix: str | Path = sys.prefix) -> Path:
+    """Merge :data:`LAB_SETTINGS` into this environment's JupyterLab ``overrides.json``."""
+    path = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = json.loads(path.read_text()) if path.exists() else {}
+    for plugin, values in LAB_SETTINGS.items():
+        settings.setdefault(plugin, {}).update(values)
+    path.write_text(json.dumps(settings, indent=1) + "\n")
+    return path
+
+
+def lab_command(root: str | Path, extra: list[str], first: str = "00_welcome.ipynb") -> list[str]:
+    """The ``jupyter lab`` command line: served from ``root`` (the repository, so that the
+    glossary next to ``learner/`` is served too), opening the learner's first lesson."""
+    return [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={Path(root).resolve()}",
+            f"--LabApp.default_url=/lab/tree/{LEARNER_DIR}/{first}", *extra]
+
+
+def exec_lab(root: Path, extra: list[str]) -> None:
+    """Replace this process by JupyterLab (so that stopping it stops the server)."""
+    command = lab_command(root, extra)
+    print("$ " + " ".join(command), flush=True)
+    os.execv(command[0], command)
