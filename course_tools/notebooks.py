@@ -310,4 +310,3 @@ def strip_hidden_tests(source: str) -> str:
         elif not inside:
             out.append(line)
     return "\n".join(out)
-

@@ -271,7 +271,14 @@ def _outputs(path: Path, executed_dir: Path | None, timeout: int
         copy_nb = notebooks.read(executed)
         if is_current(nb, copy_nb):
             return copy_nb, "executed copy"
-    execute(nb, path.parent, timeout=timeout)
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        execute(nb, path.parent, timeout=timeout)
+    except CellExecutionError as error:
+        message = (f"{path.name} failed while it was executed for its deck: "
+                   f"{error.ename}: {error.evalue}")
+        raise RuntimeError(message) from error
     executed_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(executed))
     return nb, "executed now"

@@ -245,6 +245,16 @@ def test_course_slides_command(monkeypatch, tmp_path: Path, capsys) -> None:
     assert "no lesson '77'" in capsys.readouterr().err
 
 
+def test_a_lesson_that_fails_to_run_is_named(tmp_path: Path) -> None:
+    _need_npm()
+    path = tmp_path / "97_broken.ipynb"
+    nbformat.write(new_notebook(cells=[_cell("# 97", "slide"),
+                                       _cell("raise ValueError('boom')", code=True)]), str(path))
+    with pytest.raises(RuntimeError, match="97_broken.ipynb failed .*ValueError: boom"):
+        slides.build([path], tmp_path / "out", tmp_path / "executed", cache=CACHE,
+                     log=lambda line: None)
+
+
 def test_built_files_load_nothing_from_the_network(built) -> None:
     assert len(built) == len(DECKS)
     problems = slides.offline_problems(OUT)
