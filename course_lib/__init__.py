@@ -26,6 +26,7 @@ __all__ = [
     "attention", "checkpoint", "checks", "data", "decoding", "env", "gpt", "hard_attention",
     "history", "losses", "masks", "numpy_ref", "positional", "rnn", "sampling", "schedules",
     "seq2seq", "timing", "train", "transformer", "validate", "viz",
+    "distributed", "memory", "parallelism", "quantize", "scaling",  # lesson 09
 ]
 
 

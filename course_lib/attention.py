@@ -153,7 +153,7 @@ class AdditiveAttention(nn.Module):
     """Bahdanau-style attention: additive scores, masked softmax, weighted sum of values.
 
     ``forward(query (B, dq) or (B, T, dq), keys (B, S, dk), values (B, S, dv),
-    mask (B, S) bool True = real token)`` -> ``(context, weights)`` with
+    key_padding_mask (B, S) bool True = real token)`` -> ``(context, weights)`` with
     ``context (B, dv)`` and ``weights (B, S)`` for a 2-D query, else ``(B, T, dv)`` and
     ``(B, T, S)``.
     """
@@ -163,9 +163,10 @@ class AdditiveAttention(nn.Module):
         self.score = AdditiveScore(query_dim, key_dim, hidden_dim)
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                key_padding_mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """``query (B, dq) | (B, T, dq)``, ``keys (B, S, dk)``, ``values (B, S, dv)``,
-        ``mask (B, S)`` -> ``(context (B, dv), weights (B, S))`` for a 2-D query,
+        ``key_padding_mask (B, S)`` -> ``(context (B, dv), weights (B, S))`` for a 2-D query,
         else ``(context (B, T, dv), weights (B, T, S))``."""
         single = query.dim() == 2  # one decoder step: (B, dq)
         q = query[:, None, :] if single else query
@@ -173,8 +174,9 @@ class AdditiveAttention(nn.Module):
             raise ValueError(f"values: expected shape ({keys.shape[0]}, {keys.shape[1]}, dv), "
                              f"got {tuple(values.shape)}")
         scores = self.score(q, keys)  # (B, T, S)
+        mask = key_padding_mask
         if mask is not None:
-            check_mask(mask, "mask", (keys.shape[0], keys.shape[1]))
+            check_mask(mask, "key_padding_mask", (keys.shape[0], keys.shape[1]))
             if mask.dim() == 2:
                 mask = mask[:, None, :]  # the same keys for every query
         weights = masked_softmax(scores, mask)

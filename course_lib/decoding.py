@@ -56,9 +56,12 @@ def _check_log_probs(log_probs: torch.Tensor, rows: int) -> None:
 
 
 def greedy_decode(step_fn: StepFn, bos_id: int, eos_id: int, batch_size: int, max_len: int,
-                  state: State = None, device: torch.device | str | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+                  state: State = None, device: torch.device | str | None = None,
+                  stop_early: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Pick the most probable token at every step.
+
+    Stops once every sequence has emitted ``<eos>``, unless ``stop_early=False`` (then it
+    runs all ``max_len`` steps, e.g. so per-step records line up for every row).
 
     Returns:
         tokens: (B, L) long, the generated tokens without ``<bos>``, L <= ``max_len``;
@@ -81,7 +84,7 @@ def greedy_decode(step_fn: StepFn, bos_id: int, eos_id: int, batch_size: int, ma
         scores = scores + torch.where(finished, torch.zeros_like(best_lp), best_lp)
         finished = finished | (token == eos_id)
         prefix = torch.cat([prefix, token[:, None]], dim=1)
-        if bool(finished.all()):
+        if stop_early and bool(finished.all()):
             break
     return prefix[:, 1:], scores
 

@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class PointerBatch:
     """keys (N, S, 1 + C + noise_dim), values (N, S, C) one-hot, labels (N,), flagged (N,)."""

@@ -18,7 +18,6 @@ __all__ = [
 ]
 
 
-
 def causal_mask(T: int, S: int | None = None, device: torch.device | str | None = None
                 ) -> torch.Tensor:
     """Causal (look-ahead) mask of shape ``(T, S)``: ``True`` where key ``j <= i + (S - T)``.

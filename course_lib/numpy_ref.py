@@ -15,7 +15,6 @@ __all__ = [
 ]
 
 
-
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along ``axis`` (any shape).
 

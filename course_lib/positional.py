@@ -9,7 +9,7 @@ outputs shuffle the same way. Each scheme here breaks that symmetry differently:
 * relative, inside attention: :class:`RelativePositionRepresentations` (Shaw et al. 2018)
   with :func:`course_lib.attention.relative_attention`;
   :class:`T5RelativeBias` (Raffel et al. 2020);
-  :func:`alibi_bias` (Press et al. 2021);
+  :func:`alibi_bias` (Press et al. 2022);
 * rotations of q and k: :class:`RotaryEmbedding` (RoPE, Su et al. 2021).
 
 Shapes: ``B`` batch, ``H`` heads, ``T`` queries, ``S`` keys, ``D`` model width,
@@ -198,7 +198,7 @@ class T5RelativeBias(nn.Module):
 
 # --------------------------------------------------------------------------- ALiBi
 def alibi_slopes(num_heads: int) -> torch.Tensor:
-    """ALiBi head slopes (Press et al. 2021), shape ``(H,)``.
+    """ALiBi head slopes (Press et al. 2022), shape ``(H,)``.
 
     For ``H`` a power of 2: the geometric sequence starting at ``2^(-8/H)`` with that same
     ratio (``2^-1 .. 2^-8`` for 8 heads). Otherwise, as in the paper: the slopes of the

@@ -140,7 +140,7 @@ def sample_next_token(
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
 
 
-def _context_length(model: nn.Module) -> int:
+def _max_len(model: nn.Module) -> int:
     """The model's context: its ``max_len`` (or ``config.max_len``)."""
     if hasattr(model, "max_len"):
         return int(model.max_len)
@@ -192,21 +192,21 @@ def generate(
         ``(B, T0 + max_new_tokens)`` token ids: the prompt followed by the new tokens.
     """
     _check_prompt(prompt, max_new_tokens)
-    context_length = _context_length(model)
+    max_len = _max_len(model)
     with evaluating(model):
         step = _generate_cached if use_cache else _generate_uncached
-        return step(model, prompt, max_new_tokens, context_length,
+        return step(model, prompt, max_new_tokens, max_len,
                     dict(temperature=temperature, top_k=top_k, top_p=top_p,
                          generator=generator))
 
 
 def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
-                       context_length: int, sampling: dict) -> torch.Tensor:
-    """Readable path: every step runs the model on the last ``context_length`` tokens and
+                       max_len: int, sampling: dict) -> torch.Tensor:
+    """Readable path: every step runs the model on the last ``max_len`` tokens and
     keeps only the logits of the last position. Cost per step grows with the length."""
     sequence = prompt
     for _ in range(max_new_tokens):
-        window = sequence[:, -context_length:]                # (B, <= context_length)
+        window = sequence[:, -max_len:]                # (B, <= max_len)
         logits = model(window)[:, -1, :]                       # (B, V)
         next_token = sample_next_token(logits, **sampling)     # (B,)
         sequence = torch.cat([sequence, next_token[:, None]], dim=1)
@@ -214,27 +214,27 @@ def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: i
 
 
 def _generate_cached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
-                     context_length: int, sampling: dict) -> torch.Tensor:
+                     max_len: int, sampling: dict) -> torch.Tensor:
     """Fast path: keys and values of past tokens stay in per-layer caches, so each step
     feeds one token. When the cache is full (the next token would sit at position
-    ``context_length``), the positions of a sliding window shift, so the cached keys are
-    stale: we rebuild the caches from the last ``context_length`` tokens, which is what
+    ``max_len``), the positions of a sliding window shift, so the cached keys are
+    stale: we rebuild the caches from the last ``max_len`` tokens, which is what
     the readable path computes too."""
     if max_new_tokens == 0:
         return prompt
     sequence = prompt
     caches = model.make_caches()
-    logits = model(sequence[:, -context_length:], caches=caches)[:, -1, :]
+    logits = model(sequence[:, -max_len:], caches=caches)[:, -1, :]
     for step in range(max_new_tokens):
         next_token = sample_next_token(logits, **sampling)
         sequence = torch.cat([sequence, next_token[:, None]], dim=1)
         if step == max_new_tokens - 1:
             break  # the last token needs no logits after it
-        if caches[0].length + 1 <= context_length:
+        if caches[0].length + 1 <= max_len:
             logits = model(next_token[:, None], caches=caches)[:, -1, :]
         else:
             caches = model.make_caches()
-            logits = model(sequence[:, -context_length:], caches=caches)[:, -1, :]
+            logits = model(sequence[:, -max_len:], caches=caches)[:, -1, :]
     return sequence
 
 

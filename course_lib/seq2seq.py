@@ -229,22 +229,25 @@ def sequence_loss(model: Seq2Seq, batch: Sequence[torch.Tensor]) -> torch.Tensor
 
 
 @torch.no_grad()
-def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, bos_id: int, max_len: int
-                          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, bos_id: int, eos_id: int,
+                          max_len: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Greedy decoding that also records attention: ``(tokens (B, L), weights (B, L, S))``.
 
-    Runs all ``max_len`` steps (no early stop) so the weights of every row line up.
+    :func:`course_lib.decoding.greedy_decode` with a step function that runs the decoder's
+    readable path and keeps each step's weights; all ``max_len`` steps run (no early
+    stop) so the weights of every row line up.
     """
-    h, enc_out, mask, summary, _ = model.encode(src)
-    y = torch.full((src.shape[0],), bos_id, dtype=torch.long, device=src.device)
-    tokens, weights = [], []
-    for _ in range(max_len):
-        logits, h, w = model.decoder.step(y, h, enc_out, mask, summary)  # readable path
-        y = logits.argmax(dim=-1)
-        tokens.append(y)
+    weights = []
+
+    def step(prefix: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
+        h, enc_out, mask, summary, keys = state
+        logits, h, w = model.decoder.step(prefix[:, -1], h, enc_out, mask, summary)
         weights.append(w)
-    stacked = torch.stack(weights, dim=1) if model.uses_attention else None
-    return torch.stack(tokens, dim=1), stacked
+        return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys)
+
+    tokens, _ = decoding.greedy_decode(step, bos_id, eos_id, src.shape[0], max_len,
+                                       model.encode(src), device=src.device, stop_early=False)
+    return tokens, torch.stack(weights, dim=1) if model.uses_attention else None
 
 
 @torch.no_grad()

@@ -25,6 +25,7 @@ Shapes: ``B`` batch, ``S`` source length, ``T`` target length, ``D`` model width
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -33,14 +34,17 @@ from torch import nn
 
 from course_lib.attention import MultiHeadAttention, copy_from_torch_mha
 from course_lib.decoding import greedy_decode
+from course_lib.losses import sequence_cross_entropy, sequence_exact_match
 from course_lib.positional import SinusoidalPositionalEncoding
-from course_lib.train import evaluating
+from course_lib.schedules import warmup_cosine_schedule
+from course_lib.train import EvalFn, LossFn, TrainHistory, evaluating, random_batches, train
 from course_lib.validate import check_divisible, check_ids, check_positive_ints, check_probability
 
 __all__ = [
     "PositionwiseFFN", "EncoderLayer", "DecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "TransformerConfig", "Transformer", "copy_from_torch_transformer",
-    "Seq2SeqTransformerConfig", "Seq2SeqTransformer", "greedy_translate",
+    "Seq2SeqTransformerConfig", "Seq2SeqTransformer", "greedy_translate", "trim_padding",
+    "exact_match", "paper_adam", "teacher_forcing_loss", "fit_seq2seq",
 ]
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
@@ -197,7 +201,22 @@ def _final_norm(d_model: int, norm_first: bool, final_norm: bool | None,
     return nn.LayerNorm(d_model, eps=eps) if wanted else None
 
 
-class TransformerEncoder(nn.Module):
+class _LayerStack(nn.Module):
+    """``num_layers`` copies of ``layer_class``, then the optional final LayerNorm."""
+
+    layer_class: type[nn.Module]
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
+                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
+                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            self.layer_class(d_model, num_heads, d_ff, dropout, norm_first, activation,
+                             layer_norm_eps) for _ in range(num_layers))
+        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+
+
+class TransformerEncoder(_LayerStack):
     """A stack of ``num_layers`` :class:`EncoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
@@ -205,14 +224,7 @@ class TransformerEncoder(nn.Module):
     memory ``(B, S, D)``, or ``(memory, [L x weights (B, H, S, S)])`` with ``need_weights``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
-                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                         layer_norm_eps) for _ in range(num_layers))
-        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+    layer_class = EncoderLayer
 
     def forward(self, src: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, need_weights: bool = False
@@ -231,7 +243,7 @@ class TransformerEncoder(nn.Module):
         return (x, all_weights) if need_weights else x
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(_LayerStack):
     """A stack of ``num_layers`` :class:`DecoderLayer`, then an optional LayerNorm.
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
@@ -239,14 +251,7 @@ class TransformerDecoder(nn.Module):
     -> ``(B, T, D)``, or ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 dropout: float = 0.0, norm_first: bool = False, activation: str = "relu",
-                 final_norm: bool | None = None, layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                         layer_norm_eps) for _ in range(num_layers))
-        self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
+    layer_class = DecoderLayer
 
     def forward(
         self, tgt: torch.Tensor, memory: torch.Tensor, *,
@@ -521,3 +526,56 @@ def greedy_translate(model: Seq2SeqTransformer, src: torch.Tensor, bos_id: int, 
                                   max_len=max_len, state=model.decoding_state(src),
                                   device=src.device)
     return tokens
+
+
+# --------------------------------------------------------------------------- training recipe
+def trim_padding(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """``ids (B, S)`` without the trailing columns that are padding in every row: a data set
+    is padded to its longest sequence, a batch only needs its own longest."""
+    return ids[:, :int((ids != pad_id).sum(dim=1).max())]
+
+
+def exact_match(model: Seq2SeqTransformer, src: torch.Tensor, tgt_out: torch.Tensor,
+                bos_id: int, eos_id: int) -> float:
+    """Share of sources whose greedy translation equals ``tgt_out (B, T)`` (with <eos>)."""
+    predicted = greedy_translate(model, src, bos_id, eos_id, max_len=tgt_out.shape[1])
+    return sequence_exact_match(predicted, tgt_out, pad_id=model.pad_id)
+
+
+def paper_adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with the 2017 paper's settings, ``betas=(0.9, 0.98)``, ``eps=1e-9``."""
+    return torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98), eps=1e-9)
+
+
+def teacher_forcing_loss(model: Seq2SeqTransformer, batch: tuple[torch.Tensor, ...], *,
+                         smoothing: float = 0.0, trim_source: bool = False) -> torch.Tensor:
+    """Cross-entropy (label-smoothed) of one teacher-forced pass over a ``(src, tgt_in,
+    tgt_out)`` batch, padding ignored; ``trim_source`` first drops all-padding columns."""
+    src, tgt_in, tgt_out = batch
+    if trim_source:
+        src = trim_padding(src, model.pad_id)
+    return sequence_cross_entropy(model(src, tgt_in), tgt_out, pad_id=model.pad_id,
+                                  smoothing=smoothing)
+
+
+def fit_seq2seq(model: Seq2SeqTransformer, data: tuple[torch.Tensor, ...], *, steps: int,
+                peak_lr: float, warmup: int, smoothing: float = 0.1, min_lr_ratio: float = 0.05,
+                batch_size: int = 64, seed: int = 0, trim_source: bool = False,
+                loss_fn: LossFn | None = None, eval_fn: EvalFn | None = None,
+                eval_every: int = 100,
+                stop_when: Callable[[dict[str, float]], bool] | None = None,
+                desc: str = "training") -> TrainHistory:
+    """Lesson 05's recipe: :func:`paper_adam`, linear warmup to ``peak_lr`` then cosine decay
+    to ``min_lr_ratio * peak_lr`` (``warmup=0``: one step), random batches of ``data =
+    (src, tgt_in, tgt_out)`` drawn from ``seed``, and :func:`teacher_forcing_loss` with
+    label ``smoothing`` unless another ``loss_fn(model, batch)`` is given. Returns the
+    :class:`course_lib.train.TrainHistory` of :func:`course_lib.train.train`."""
+    optimizer = paper_adam(model, peak_lr)
+    scheduler = warmup_cosine_schedule(optimizer, max(warmup, 1), steps, min_lr_ratio)
+    batches = random_batches(*data, batch_size=batch_size,
+                             generator=torch.Generator().manual_seed(seed))
+    if loss_fn is None:
+        def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            return teacher_forcing_loss(m, batch, smoothing=smoothing, trim_source=trim_source)
+    return train(model, batches, loss_fn, steps=steps, optimizer=optimizer, scheduler=scheduler,
+                 eval_fn=eval_fn, eval_every=eval_every, stop_when=stop_when, desc=desc)

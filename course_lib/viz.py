@@ -22,7 +22,6 @@ __all__ = [
 ]
 
 
-
 def to_numpy(x, dtype=None) -> np.ndarray:
     """A tensor (any device, with or without grad), array or list as a NumPy array."""
     if hasattr(x, "detach"):

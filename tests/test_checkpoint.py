@@ -145,3 +145,12 @@ def test_every_model_family_rebuilds_from_its_checkpoint(tmp_path, family):
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.model.state_dict().items(),
                                  strict=True):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("family", sorted(_families()))
+def test_every_config_is_keyword_only(family):
+    import dataclasses
+
+    config = _families()[family]().config
+    fields = dataclasses.fields(config)
+    assert fields and all(f.kw_only for f in fields), f"{type(config).__name__}: use kw_only=True"

@@ -72,6 +72,68 @@ WRITTEN: dict[str, list[tuple[str, str]]] = {
          "    weights = numpy_ref.masked_softmax(scores, mask)\n    return weights @ v, weights\n",
          "It looks like you left out the 1/sqrt(d_k) scale"),
     ],
+    "l07_window_mask": [
+        ("def window_mask(T, window):\n"
+         "    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]\n"
+         "    return (j <= i) & (i - j <= window)\n",
+         "It looks like you let each query see window + 1 keys"),
+        ("def window_mask(T, window):\n"
+         "    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]\n"
+         "    return (i - j).abs() < window\n",
+         "It looks like you forgot causality"),
+        ("def window_mask(T, window):\n"
+         "    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]\n"
+         "    return (j >= i) & (j - i < window)\n",
+         "It looks like you put the window after the query"),
+    ],
+    "l07_rope": [  # the solution with one line changed each time
+        ("def apply_rope(x, offset):\n    T, Dh = x.shape\n"
+         "    theta = 10000.0 ** (-torch.arange(0, Dh, 2, dtype=torch.float32) / Dh)\n"
+         "    angle = torch.arange(T, dtype=torch.float32)[:, None] * theta\n"
+         "    even, odd = x[:, 0::2], x[:, 1::2]\n    out = torch.empty_like(x)\n"
+         "    out[:, 0::2] = even * angle.cos() - odd * angle.sin()\n"
+         "    out[:, 1::2] = even * angle.sin() + odd * angle.cos()\n    return out\n",
+         "It looks like you ignored offset"),
+        ("def apply_rope(x, offset):\n    T, Dh = x.shape\n"
+         "    theta = 10000.0 ** (-torch.arange(0, Dh, 2, dtype=torch.float32) / Dh)\n"
+         "    angle = torch.arange(offset, offset + T, dtype=torch.float32)[:, None] * theta\n"
+         "    even, odd = x[:, 0::2], x[:, 1::2]\n    out = torch.empty_like(x)\n"
+         "    out[:, 0::2] = even * angle.cos() + odd * angle.sin()\n"
+         "    out[:, 1::2] = -even * angle.sin() + odd * angle.cos()\n    return out\n",
+         "It looks like you rotated the wrong way"),
+        ("def apply_rope(x, offset):\n    T, Dh = x.shape\n"
+         "    theta = 10000.0 ** (-torch.arange(0, Dh, 2, dtype=torch.float32) / Dh)\n"
+         "    angle = torch.arange(offset, offset + T, dtype=torch.float32)[:, None] * theta\n"
+         "    a, b = x[:, : Dh // 2], x[:, Dh // 2:]\n"
+         "    return torch.cat([a * angle.cos() - b * angle.sin(),\n"
+         "                      a * angle.sin() + b * angle.cos()], dim=1)\n",
+         "It looks like you paired dimension i with i + Dh/2"),
+        ("def apply_rope(x, offset):\n    T, Dh = x.shape\n"
+         "    theta = 10000.0 ** (-torch.arange(Dh // 2, dtype=torch.float32) / Dh)\n"
+         "    angle = torch.arange(offset, offset + T, dtype=torch.float32)[:, None] * theta\n"
+         "    even, odd = x[:, 0::2], x[:, 1::2]\n    out = torch.empty_like(x)\n"
+         "    out[:, 0::2] = even * angle.cos() - odd * angle.sin()\n"
+         "    out[:, 1::2] = even * angle.sin() + odd * angle.cos()\n    return out\n",
+         "It looks like you used the frequencies 10000 ** (-i / Dh)"),
+    ],
+    "l07_online_softmax": [
+        ("def online_update(m, total, acc, scores, v):\n"
+         "    m_new = np.maximum(m, scores.max(axis=-1, keepdims=True))\n"
+         "    p = np.exp(scores - m_new)\n"
+         "    return m_new, total + p.sum(axis=-1, keepdims=True), acc + p @ v\n",
+         "It looks like you forgot the rescaling step"),
+        ("def online_update(m, total, acc, scores, v):\n"
+         "    m_new = np.maximum(m, scores.max(axis=-1, keepdims=True))\n"
+         "    p = np.exp(scores - m_new)\n"
+         "    total = total * np.exp(m - m_new) + p.sum(axis=-1, keepdims=True)\n"
+         "    return m_new, total, acc + p @ v\n",
+         "It looks like you rescaled total but not acc"),
+        ("def online_update(m, total, acc, scores, v):\n"
+         "    m_new = scores.max(axis=-1, keepdims=True)\n"
+         "    scale, p = np.exp(m - m_new), np.exp(scores - m_new)\n"
+         "    return m_new, total * scale + p.sum(axis=-1, keepdims=True), acc * scale + p @ v\n",
+         "It looks like you took the maximum of this tile alone"),
+    ],
 }
 
 

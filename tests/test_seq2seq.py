@@ -97,7 +97,7 @@ def test_no_attention_decoder_sees_only_the_summary():
 def test_decoding_paths_agree():
     model, src, lengths, _ = model_and_batch()
     tv = target_vocab()
-    tokens_w, weights = S.greedy_with_attention(model, src, tv.bos_id, 6)
+    tokens_w, weights = S.greedy_with_attention(model, src, tv.bos_id, tv.eos_id, 6)
     tokens, _ = decoding.greedy_decode(model.step, tv.bos_id, tv.eos_id, 3, 6,
                                        model.encode(src))
     n = tokens.shape[1]
@@ -105,6 +105,7 @@ def test_decoding_paths_agree():
         seq = tokens[b].tolist()
         end = seq.index(tv.eos_id) + 1 if tv.eos_id in seq else n
         assert seq[:end] == tokens_w[b, :end].tolist()
+    assert tokens_w.shape == (3, 6) and weights.shape == (3, 6, src.shape[1])  # every step
     beam1 = S.predict_ids(model, src, tv.bos_id, tv.eos_id, 6, beam_size=1)
     assert beam1.shape == (3, 6)
     wide = S.predict_ids(model, src, tv.bos_id, tv.eos_id, 6, beam_size=3)

@@ -79,3 +79,24 @@ def test_adding_problem_sums_the_two_marked_numbers():
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_previous_token_task_targets_are_the_shifted_inputs():
+    x, y = syn.previous_token_task(5, 9, num_symbols=7, seed=3)
+    assert x.shape == y.shape == (5, 9) and int(x.max()) < 7
+    assert (y[:, 0] == -100).all() and torch.equal(y[:, 1:], x[:, :-1])
+    assert torch.equal(syn.previous_token_task(5, 9, 7, seed=3)[0], x)
+    with pytest.raises(ValueError, match="length"):
+        syn.previous_token_task(5, 1)
+
+
+def test_associative_recall_answer_is_the_value_stored_with_the_query_key():
+    x, y = syn.associative_recall(50, 6, num_keys=8, num_values=5, seed=1)
+    assert x.shape == (50, 7) and int(x.max()) < 8 * (5 + 1)
+    keys, values = x[:, :-1] // 5, x[:, :-1] % 5
+    asked = x[:, -1] - 8 * 5
+    assert all(len(set(row.tolist())) == 6 for row in keys)  # distinct keys
+    position = (keys == asked[:, None]).float().argmax(1)
+    assert torch.equal(values[torch.arange(50), position], y)
+    with pytest.raises(ValueError, match="num_pairs"):
+        syn.associative_recall(3, 9, num_keys=8)

@@ -64,7 +64,7 @@ def test_unknown_corpus_name():
 def test_random_windows_are_real_shifted_windows():
     ids = torch.arange(100) * 3
     gen = torch.Generator().manual_seed(0)
-    x, y = text.random_windows(ids, batch_size=16, context_length=8, generator=gen)
+    x, y = text.random_windows(ids, batch_size=16, max_len=8, generator=gen)
     assert x.shape == y.shape == (16, 8)
     assert torch.equal(x[:, 1:], y[:, :-1])  # y is x shifted by one
     for row_x, row_y in zip(x, y, strict=True):
@@ -76,7 +76,7 @@ def test_random_windows_are_real_shifted_windows():
 def test_random_windows_reach_both_ends_and_no_further():
     ids = torch.arange(12)
     gen = torch.Generator().manual_seed(1)
-    x, y = text.random_windows(ids, batch_size=2000, context_length=4, generator=gen)
+    x, y = text.random_windows(ids, batch_size=2000, max_len=4, generator=gen)
     starts = set(x[:, 0].tolist())
     assert starts == set(range(0, 12 - 4))  # the last window ends on the last id
     assert int(y.max()) == 11
@@ -92,10 +92,10 @@ def test_random_windows_are_reproducible_from_the_seed():
 
 def test_window_errors():
     ids = torch.arange(10)
-    with pytest.raises(ValueError, match=r"ids: expected at least context_length \+ 1 = 11 "
+    with pytest.raises(ValueError, match=r"ids: expected at least max_len \+ 1 = 11 "
                                          r"tokens, got 10"):
         text.random_windows(ids, 2, 10)
-    with pytest.raises(ValueError, match="context_length: expected a positive integer, got 0"):
+    with pytest.raises(ValueError, match="max_len: expected a positive integer, got 0"):
         text.window_batches(ids, 2, 0)
     with pytest.raises(ValueError, match="batch_size: expected a positive integer, got 0"):
         text.random_windows(ids, 0, 4)

@@ -42,3 +42,12 @@ def test_interleaved_times_alternates_and_median_ratio_pairs_rounds():
     assert median_ratio([2.0, 4.0, 9.0], [1.0, 1.0, 3.0]) == 3.0
     with pytest.raises(ValueError, match="equally long"):
         median_ratio([1.0], [])
+
+
+def test_interleaved_times_can_use_a_cpu_clock():
+    import time
+
+    from course_lib.timing import interleaved_times
+    times = interleaved_times({"spin": lambda: sum(range(20_000))}, repeats=3, warmup=0,
+                              clock=time.process_time)
+    assert len(times["spin"]) == 3 and all(t >= 0 for t in times["spin"])

@@ -284,3 +284,23 @@ def test_transformer_need_weights_and_config_errors():
         Seq2SeqTransformerConfig(src_vocab_size=5, tgt_vocab_size=5, max_len=0)
     with pytest.raises(TypeError):
         TransformerConfig(32)  # keyword-only
+
+
+def test_recipe_trains_and_trim_padding_keeps_the_result():
+    from course_lib.data import synthetic
+    from course_lib.transformer import exact_match, fit_seq2seq, teacher_forcing_loss, trim_padding
+
+    data = synthetic.copy_task(512, 1, 4, num_symbols=4, seed=0)
+    model = tiny_seq2seq(num_encoder_layers=1, num_decoder_layers=1)
+    model.train()
+    batch = tuple(t[:8] for t in data.tensors())
+    before = teacher_forcing_loss(model, batch).item()
+    assert trim_padding(torch.tensor([[3, 4, 0, 0], [5, 0, 0, 0]]), 0).shape == (2, 2)
+    torch.testing.assert_close(teacher_forcing_loss(model, batch, trim_source=True),
+                               teacher_forcing_loss(model, batch), atol=1e-5, rtol=1e-5)
+    history = fit_seq2seq(model, data.tensors(), steps=120, peak_lr=3e-3, warmup=10,
+                          eval_fn=lambda m: {"exact": exact_match(
+                              m, data.src[:64], data.tgt_out[:64], synthetic.BOS_ID,
+                              synthetic.EOS_ID)}, eval_every=120, desc="copy")
+    assert history.losses[-1] < before / 2
+    assert history.final_eval["exact"] > 0.5, history.final_eval

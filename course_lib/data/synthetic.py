@@ -10,6 +10,9 @@ They isolate one ability each, so a model that fails tells us *what* it cannot d
   recurrence (lesson 02).
 * **adding problem** (regression; Hochreiter & Schmidhuber, 1997): add the two numbers that
   are marked in a long sequence of random numbers.
+* **previous token** (language-model style, lesson 07): at every position name the token
+  before it; needs positions, and tests whether they work past the trained length.
+* **associative recall** (lesson 07): read key-value pairs, then a key; answer its value.
 
 Token ids follow :mod:`course_lib.data.vocab`: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``,
 3 ``<unk>``; symbols start at :data:`FIRST_SYMBOL` = 4.
@@ -26,7 +29,7 @@ from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 __all__ = [
     "PAD_ID", "BOS_ID", "EOS_ID", "UNK_ID", "FIRST_SYMBOL", "Seq2SeqData", "copy_task",
     "reversal_task", "symbols_to_text", "first_token_recall", "recall_vocab_size",
-    "adding_problem",
+    "adding_problem", "previous_token_task", "associative_recall",
 ]
 
 
@@ -199,3 +202,56 @@ def adding_problem(num_examples: int, length: int, *,
     x = torch.stack([values, markers], dim=-1)
     y = (values * markers).sum(dim=1)
     return x, y
+
+
+def previous_token_task(num_examples: int, length: int, num_symbols: int = 16, *,
+                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """At every position, predict the token one step back.
+
+    The answer is a fixed *offset* away, whatever the sequence length: a model that
+    encodes relative positions can do it at any length, one that learned absolute
+    positions only where it was trained (lesson 07's length-extrapolation test).
+
+    Returns:
+        x: ``(N, T)`` ids in ``0 .. num_symbols - 1``.
+        y: ``(N, T)`` targets: ``y[:, t] = x[:, t - 1]``; ``y[:, 0] = -100`` (no answer;
+            ``cross_entropy``'s default ``ignore_index``).
+    """
+    _check_positive("num_examples", num_examples)
+    _check_positive("num_symbols", num_symbols)
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length: expected an integer >= 2, got {length!r}")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, num_symbols, (num_examples, length), generator=generator)
+    y = torch.full_like(x, -100)
+    y[:, 1:] = x[:, :-1]
+    return x, y
+
+
+def associative_recall(num_examples: int, num_pairs: int, num_keys: int = 16,
+                       num_values: int = 16, *, seed: int = 0
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Key-value pairs, then a query key: predict the value stored with it.
+
+    Each pair is one token (id ``key * num_values + value``), keys distinct within a
+    sequence; the last token asks for a key (id ``num_keys * num_values + key``). Softmax
+    attention looks the pair up; a fixed-size state (linear attention, an RNN) must hold
+    all pairs at once. Vocabulary size ``num_keys * (num_values + 1)``.
+
+    Returns:
+        x: ``(N, num_pairs + 1)`` ids.   y: ``(N,)`` values in ``0 .. num_values - 1``.
+    """
+    for name, value in (("num_examples", num_examples), ("num_pairs", num_pairs),
+                        ("num_keys", num_keys), ("num_values", num_values)):
+        _check_positive(name, value)
+    if num_pairs > num_keys:
+        raise ValueError(f"num_pairs: expected <= num_keys={num_keys} (distinct keys), "
+                         f"got {num_pairs}")
+    generator = torch.Generator().manual_seed(seed)
+    keys = torch.rand(num_examples, num_keys, generator=generator).argsort(-1)[:, :num_pairs]
+    values = torch.randint(0, num_values, (num_examples, num_pairs), generator=generator)
+    asked = torch.randint(0, num_pairs, (num_examples,), generator=generator)
+    rows = torch.arange(num_examples)
+    query = num_keys * num_values + keys[rows, asked]
+    x = torch.cat([keys * num_values + values, query[:, None]], dim=1)
+    return x, values[rows, asked]

@@ -210,56 +210,56 @@ def load_corpus(name: str = PYDOC_TOPICS, val_fraction: float = 0.1) -> CharCorp
 # --- batches ------------------------------------------------------------------------------
 
 
-def _check_windows(ids: torch.Tensor, context_length: int) -> None:
+def _check_windows(ids: torch.Tensor, max_len: int) -> None:
     if ids.ndim != 1:
         raise ValueError(f"ids: expected a 1-D sequence, got shape {tuple(ids.shape)}")
-    if context_length < 1:
-        raise ValueError(f"context_length: expected a positive integer, got {context_length}")
-    if len(ids) < context_length + 1:
-        raise ValueError(f"ids: expected at least context_length + 1 = {context_length + 1} "
+    if max_len < 1:
+        raise ValueError(f"max_len: expected a positive integer, got {max_len}")
+    if len(ids) < max_len + 1:
+        raise ValueError(f"ids: expected at least max_len + 1 = {max_len + 1} "
                          f"tokens, got {len(ids)}")
 
 
-def random_windows(ids: torch.Tensor, batch_size: int, context_length: int,
+def random_windows(ids: torch.Tensor, batch_size: int, max_len: int,
                    generator: torch.Generator | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch_size`` random windows of ``context_length + 1`` consecutive ids.
+    """``batch_size`` random windows of ``max_len + 1`` consecutive ids.
 
     Returns ``(x, y)``, both ``(B, T)``: ``x`` is each window without its last id and ``y``
     the same window shifted by one, so ``y[b, t]`` is the character that follows
     ``x[b, :t+1]``: one window gives ``T`` next-character examples at once.
     """
-    _check_windows(ids, context_length)
+    _check_windows(ids, max_len)
     if batch_size < 1:
         raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
-    starts = torch.randint(0, len(ids) - context_length, (batch_size,), generator=generator)
-    offsets = torch.arange(context_length + 1)
+    starts = torch.randint(0, len(ids) - max_len, (batch_size,), generator=generator)
+    offsets = torch.arange(max_len + 1)
     windows = ids[starts[:, None] + offsets]  # (B, T+1) by one gather, no Python loop
     return windows[:, :-1], windows[:, 1:]
 
 
-def window_batches(ids: torch.Tensor, batch_size: int, context_length: int,
+def window_batches(ids: torch.Tensor, batch_size: int, max_len: int,
                    generator: torch.Generator | None = None
                    ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
     """A ``step -> (x, y)`` batch source for :func:`course_lib.train.train` (seeded by
     ``generator``, so the same seed gives the same batches)."""
-    _check_windows(ids, context_length)
-    return lambda step: random_windows(ids, batch_size, context_length, generator)
+    _check_windows(ids, max_len)
+    return lambda step: random_windows(ids, batch_size, max_len, generator)
 
 
-def sequential_windows(ids: torch.Tensor, context_length: int,
+def sequential_windows(ids: torch.Tensor, max_len: int,
                        max_windows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Non-overlapping ``(x, y)`` windows, ``(N, T)`` each, that cover ``ids`` from the start.
 
     Deterministic, for evaluation; a tail shorter than a window is dropped.
     """
-    _check_windows(ids, context_length)
-    count = (len(ids) - 1) // context_length
+    _check_windows(ids, max_len)
+    count = (len(ids) - 1) // max_len
     if max_windows is not None:
         count = min(count, max_windows)
-    used = ids[:count * context_length + 1]
-    x = used[:-1].reshape(count, context_length)
-    y = used[1:].reshape(count, context_length)
+    used = ids[:count * max_len + 1]
+    x = used[:-1].reshape(count, max_len)
+    y = used[1:].reshape(count, max_len)
     return x, y
 
 
@@ -273,7 +273,7 @@ def lm_loss(model: torch.nn.Module, batch: Sequence[torch.Tensor]) -> torch.Tens
 
 
 @torch.no_grad()
-def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, context_length: int, *,
+def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, max_len: int, *,
                      batch_size: int = 128, max_windows: int | None = None) -> torch.Tensor:
     """Mean cross-entropy (nats) at each window position, ``(T,)``, over non-overlapping
     windows of ``ids``.
@@ -281,9 +281,9 @@ def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, context_length: 
     Position ``t`` predicts a character from the ``t + 1`` characters before it in its
     window, so the curve shows how much the model gains from context.
     """
-    x, y = sequential_windows(ids, context_length, max_windows)
+    x, y = sequential_windows(ids, max_len, max_windows)
     device = next(model.parameters()).device
-    total = torch.zeros(context_length, dtype=torch.float64)
+    total = torch.zeros(max_len, dtype=torch.float64)
     with evaluating(model):
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size].to(device)
@@ -294,7 +294,7 @@ def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, context_length: 
     return (total / len(x)).float()
 
 
-def evaluate_loss(model: torch.nn.Module, ids: torch.Tensor, context_length: int, *,
+def evaluate_loss(model: torch.nn.Module, ids: torch.Tensor, max_len: int, *,
                   batch_size: int = 128, max_windows: int | None = None) -> float:
     """Mean cross-entropy in nats per character over non-overlapping windows of ``ids``.
 
@@ -302,6 +302,6 @@ def evaluate_loss(model: torch.nn.Module, ids: torch.Tensor, context_length: int
     see little context, so this is slightly pessimistic compared with a sliding window.
     (Every window has the same length, so this is the mean of :func:`loss_by_position`.)
     """
-    per_position = loss_by_position(model, ids, context_length, batch_size=batch_size,
+    per_position = loss_by_position(model, ids, max_len, batch_size=batch_size,
                                      max_windows=max_windows)
     return float(per_position.double().mean())

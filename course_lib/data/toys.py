@@ -21,7 +21,6 @@ _SUBJECTS = ("the film", "the food", "the service", "the book", "the hotel")
 _INTENSIFIERS = ("", "very", "really")
 
 
-
 def review_sentences(num_examples: int, *, seed: int = 0,
                      negators: tuple[str, ...] = NEGATORS) -> tuple[list[str], np.ndarray]:
     """Generated one-clause reviews such as "the food was not very tasty" and labels (N,).
