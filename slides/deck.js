@@ -32,6 +32,22 @@
   });
   typeset(document.querySelector(".reveal .slides"), "htmlAndMathml", ["notes"]);
 
+  // The title slide (the lesson's name and objectives) should fit without scrolling: if its
+  // text is a little long, make it a little smaller, down to 70 %.
+  function fitTitle() {
+    var title = Reveal.getSlides()[0];
+    var size = 1.0;
+    title.style.fontSize = "";
+    while (title.scrollHeight > title.clientHeight + 1 && size > 0.72) {
+      size -= 0.02;
+      title.style.fontSize = size + "em";
+    }
+  }
+  Reveal.on("ready", fitTitle);
+  Reveal.on("slidechanged", function (event) {
+    if (event.currentSlide === Reveal.getSlides()[0]) fitTitle();
+  });
+
   Reveal.initialize({
     width: 1280,            // 16:9, the shape of today's projectors
     height: 720,
