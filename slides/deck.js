@@ -43,7 +43,10 @@
       title.style.fontSize = size + "em";
     }
   }
-  Reveal.on("ready", fitTitle);
+  Reveal.on("ready", function () {
+    fitTitle();
+    document.fonts.ready.then(fitTitle);   // the CJK font arrives later and takes more room
+  });
   Reveal.on("slidechanged", function (event) {
     if (event.currentSlide === Reveal.getSlides()[0]) fitTitle();
   });

@@ -300,7 +300,7 @@ def test_deck_in_browser(built, offline_page, name: str) -> None:
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
     page.goto((OUT / name).as_uri())
     page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-    page.evaluate("() => document.fonts.ready")
+    page.evaluate("() => document.fonts.ready.then(() => new Promise(requestAnimationFrame))")
     page.evaluate("() => Reveal.configure({transition: 'none'})")
 
     assert page.evaluate("() => Reveal.getTotalSlides()") == deck.slides
