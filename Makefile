@@ -13,7 +13,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
+.PHONY: grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,3 +60,12 @@ clean-notebooks: $(STAMP)  ## strip outputs and execution counts from stored not
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+SUBMISSIONS ?= submissions
+RESULTS ?= build/grades
+grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder/of/<student>/<lesson>.ipynb
+	$(BIN)/python -m course_tools grade $(SUBMISSIONS) --out $(RESULTS)
+
+test-nbgrader: $(STAMP)  ## nbgrader generate_assignment + autograde on lessons 00 and 03
+	$(BIN)/python -m pip install --quiet -e ".[instructor]"
+	REQUIRE_NBGRADER=1 $(BIN)/python -m pytest tests/test_nbgrader.py

@@ -27,6 +27,7 @@ __all__ = [
     "history", "losses", "masks", "numpy_ref", "positional", "rnn", "sampling", "schedules",
     "seq2seq", "timing", "train", "transformer", "validate", "viz",
     "distributed", "memory", "parallelism", "quantize", "scaling",  # lesson 09
+    "story_reader",  # lesson 03
 ]
 
 

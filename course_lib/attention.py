@@ -87,7 +87,7 @@ def scaled_dot_product_scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 class AdditiveScore(nn.Module):
-    """Additive (Bahdanau et al. 2015) score ``v^T tanh(W_q q + W_k k)``.
+    """Additive (Bahdanau et al. 2014) score ``v^T tanh(W_q q + W_k k)``.
 
     ``forward(q (B, T, dq), k (B, S, dk)) -> (B, T, S)``. Memory grows as ``B*T*S*hidden``:
     fine for the course's small examples, the reason dot products won for long sequences.

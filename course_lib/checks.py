@@ -10,6 +10,7 @@ a transposed result, a missing scale factor, or a known mistake the exercise nam
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -290,7 +291,12 @@ def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
                   kwargs: dict[str, Any],
                   mistakes: Mapping[str, Callable[..., Any]] | None = None) -> Any:
     try:
-        return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        # nbgrader scores a test cell that writes anything to stderr 0, so a correct answer
+        # that warns (a 0/0 it then repairs, say) would lose its points: warnings are silenced
+        # here and the values alone decide.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except NotImplementedError:
         raise CheckFailed(
             f"{name} is not written yet: replace `raise NotImplementedError()` with your code."

@@ -92,7 +92,7 @@ def train_perceptron(X: np.ndarray, y: np.ndarray, *, epochs: int = 20, lr: floa
     """Cycle through the examples in order ``epochs`` times, applying :func:`perceptron_update`.
 
     Returns ``(w, b, mistakes per epoch)``. On linearly separable data the mistakes reach 0
-    (Rosenblatt's convergence theorem); on XOR they never do.
+    (the perceptron convergence theorem; Novikoff, 1962); on XOR they never do.
     """
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"y: expected shape ({X.shape[0]},) for X of shape {X.shape}, "
@@ -111,8 +111,10 @@ def train_perceptron(X: np.ndarray, y: np.ndarray, *, epochs: int = 20, lr: floa
 def best_linear_accuracy(X: np.ndarray, y: np.ndarray, num_angles: int = 360) -> float:
     """The best accuracy any line ``w . x + b > 0`` reaches on (X, y), by brute force.
 
-    Tries ``num_angles`` directions and every threshold between projected points. On XOR it
-    is 0.75: no line separates the four points (Minsky & Papert, 1969).
+    Tries ``num_angles`` directions and every threshold between projected points: a sample
+    of directions, so the result is a lower bound on the best line, not a proof. On XOR it
+    is 0.75; that no line does better is elementary (the four inequalities a separating line
+    would need contradict each other).
     """
     best = 0.0
     for angle in np.linspace(0, 2 * np.pi, num_angles, endpoint=False):

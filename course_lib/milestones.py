@@ -84,7 +84,7 @@ MILESTONES: tuple[Milestone, ...] = (
               "Geometry, MIT Press"),
     Milestone(1970, 'Reverse-mode AD',
               "Reverse-mode automatic differentiation (the algorithm behind backprop)",
-              "Seppo Linnainmaa", "connectionist",
+              "Seppo Linnainmaa", "foundations",
               "Linnainmaa (1970), The representation of the cumulative rounding error of an "
               "algorithm as a Taylor expansion of the local rounding errors, MSc thesis (in "
               "Finnish), University of Helsinki"),

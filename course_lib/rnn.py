@@ -200,8 +200,11 @@ def gradient_norms_vs_distance(W_hh: np.ndarray, num_steps: int, *, nonlinearity
     Runs ``h_t = f(x_t + h_{t-1} W_hh)`` for ``num_steps`` steps on Gaussian inputs of scale
     ``input_scale`` (``f`` is the identity for ``"linear"``, else ``tanh``), then multiplies
     the step Jacobians backwards from ``T``. For the linear RNN the product is ``W_hh^k``,
-    whose norm grows like ``rho^k`` (``rho`` the spectral radius); tanh multiplies in
-    ``diag(1 - h^2)``, whose entries are at most 1, so it can only shrink the product.
+    whose norm grows like ``rho^k`` (``rho`` the spectral radius). tanh multiplies in
+    ``diag(1 - h^2)``, whose entries are at most 1, so the product is bounded by
+    ``||W_hh||_2^k`` (each factor has norm at most ``||W_hh||_2``). It is *not* bounded by the
+    linear product ``||W_hh^k||``: for a non-normal ``W = [[1, 1], [-1, -1]]`` and
+    ``D = diag(1, 0.5)``, ``||W^2|| = 0`` but ``||W D W|| = 1``.
 
     Returns a (num_steps,) array; entry k is the norm at distance k (entry 0 is 1).
     """

@@ -7,7 +7,7 @@ next token. How we turn those scores into one token decides what the text looks 
   argmax (greedy decoding, which we use exactly for ``temperature=0``), ``tau = 1`` keeps
   the model's distribution, ``tau > 1`` flattens it;
 * top-k keeps the ``k`` highest-scoring tokens (Fan et al., 2018);
-* top-p, or nucleus sampling (Holtzman et al., 2019), keeps the smallest set of tokens whose
+* top-p, or nucleus sampling (Holtzman et al., 2020), keeps the smallest set of tokens whose
   total probability reaches ``p``, so the set is small when the model is sure and large
   when it is not.
 
@@ -65,7 +65,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
 
 def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     """Nucleus filter: keep the smallest set of most-probable tokens whose probability sums
-    to at least ``p`` (Holtzman et al., 2019); set the others to ``-inf``.
+    to at least ``p`` (Holtzman et al., 2020); set the others to ``-inf``.
 
     The most probable token is always kept, so no row is ever empty.
 

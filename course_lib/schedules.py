@@ -57,8 +57,8 @@ def noam_lr(step: Steps, d_model: int, warmup_steps: int,
     a linear increase for the first ``warmup_steps`` steps, then decay proportional to the
     inverse square root of the step. The peak, at ``step == warmup_steps``, is
     ``factor * (d_model * warmup_steps) ** -0.5``. The paper used d_model=512,
-    warmup_steps=4000 and factor=1. (The name "Noam" comes from the Annotated Transformer,
-    after Noam Shazeer.)
+    warmup_steps=4000 and factor=1. (The name "noam" comes from tensor2tensor's
+    learning-rate scheme of 2017, after Noam Shazeer; the Annotated Transformer reused it.)
 
     ``step`` may be an int or an array of ints (>= 1); the result has the same shape.
     """

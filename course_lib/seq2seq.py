@@ -6,7 +6,7 @@ the decoder sees at each step:
 
 * without attention (Cho et al. 2014; Sutskever et al. 2014): one fixed vector, the
   encoder's final states, for every step: the whole input squeezed through a bottleneck;
-* with attention (Bahdanau, Cho and Bengio 2014, published at ICLR 2015): at step t a fresh
+* with attention (Bahdanau, Cho and Bengio 2014): at step t a fresh
   weighted average of all encoder states, the weights computed from the decoder's previous
   hidden state by :class:`course_lib.attention.AdditiveAttention`.
 

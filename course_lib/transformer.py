@@ -8,9 +8,11 @@ with layer normalisation, in one of two arrangements:
 * post-norm (the 2017 paper):  ``x = LayerNorm(x + Sublayer(x))``
 * pre-norm (``norm_first=True``, e.g. GPT-2, Xiong et al. 2020):  ``x = x + Sublayer(LayerNorm(x))``
 
-Pre-norm keeps an untouched residual path from input to output, which makes deep stacks
-train without learning-rate warmup; because the stream is then never normalised at the
-end, a pre-norm stack finishes with one more LayerNorm.
+Pre-norm keeps an untouched residual path from input to output; Xiong et al. (2020) trained
+pre-norm stacks without learning-rate warmup in their settings, though most pre-norm models
+are still trained with one. Because the stream is then never normalised at the end, a
+pre-norm stack finishes with one more LayerNorm. (:class:`Transformer` ends post-norm stacks
+with one too by default, as ``torch.nn.Transformer`` does; the 2017 paper's model has none.)
 
 Everything is batch first and works on embeddings ``(B, S, D)`` / ``(B, T, D)`` like
 ``torch.nn.Transformer(batch_first=True)``, with whose weights :func:`copy_from_torch_transformer`

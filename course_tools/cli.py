@@ -7,6 +7,7 @@
     course learner [--refresh]  make or update the learner's own copies in learner/
     course lab [JUPYTER ARGS]   the learner's copies, then JupyterLab on them
     course progress [NN ...]    run the visible checks of the learner's copies: a table
+    course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
 """
 
@@ -64,14 +65,42 @@ def main(argv: list[str] | None = None) -> int:
                         help="build from the stored notebooks without running them "
                              "(no plots or results; a quick look at slides and notes)")
     slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    _add_grade_parser(commands)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
                "release": release_notebooks, "learner": learner_copies, "lab": start_lab,
-               "progress": show_progress, "slides": build_slides}[args.command]
+               "progress": show_progress, "grade": grade_class,
+               "slides": build_slides}[args.command]
     return handler(args)
+
+
+def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser("grade", help="grade a class: score table and feedback")
+    grade.add_argument("submissions", type=Path, help="folder of <student>/<lesson>.ipynb")
+    grade.add_argument("--out", type=Path, default=Path("build/grades"))
+    grade.add_argument("--source", type=Path, default=Path("notebooks"),
+                       help="the source notebooks (with solutions and hidden tests)")
+    grade.add_argument("--lessons", nargs="*", help="lessons every student should hand in "
+                       "(numbers or file names; default: those anyone handed in)")
+    grade.add_argument("--jobs", type=int, help="parallel workers (default: available cores)")
+    grade.add_argument("--cell-timeout", type=float, default=20.0,
+                       help="CPU seconds per answer cell or per call of an answer (default 20)")
+    grade.add_argument("--timeout", type=float, default=300.0,
+                       help="wall seconds per submission (default 300)")
+    grade.add_argument("--memory-mb", type=int, default=2048,
+                       help="memory limit per student kernel in MiB (default 2048)")
+    grade.add_argument("--seed", type=int, help="seed of the checks' random inputs "
+                       "(default: a new one each run, so answers cannot be precomputed)")
+
+
+def grade_class(args: argparse.Namespace) -> int:
+    """``course grade``: see :mod:`course_tools.grade`."""
+    from course_tools import grade
+
+    return grade.main(args)
 
 
 def learner_copies(args: argparse.Namespace) -> int:
@@ -123,8 +152,15 @@ def clean_notebooks(args: argparse.Namespace) -> int:
 
 def release_notebooks(args: argparse.Namespace) -> int:
     """Student versions: answers replaced by ``raise NotImplementedError()``, hidden tests cut."""
+    paths = args.paths or notebooks.lesson_paths()
+    refused = [f"{path}: {problem}" for path in paths
+               for problem in notebooks.unstrippable_solutions(notebooks.read(path))]
+    if refused:
+        print("course release: refusing to release solutions it cannot strip:\n  "
+              + "\n  ".join(refused), file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in args.paths or notebooks.lesson_paths():
+    for path in paths:
         nb = notebooks.student_version(notebooks.read(path))
         target = args.out / path.name
         nbformat.write(nb, str(target))

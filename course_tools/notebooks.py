@@ -113,6 +113,9 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
             problems += _answer_problems(cells, index, grade_id)
         elif is_test_cell(cell):
             problems += _test_problems(cell, grade_id, where)
+        elif grading.get("solution") and grading.get("grade"):
+            problems.append(f"{where} ({grade_id}): manually graded answer cells are not "
+                            "supported: course release cannot strip their solution")
     return problems
 
 
@@ -241,6 +244,28 @@ def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()
     return "\n".join(out)
 
 
+def unstrippable_solutions(nb: nbformat.NotebookNode) -> list[str]:
+    """Cells whose solution ``course release`` cannot strip, so releasing would leak it:
+    manually graded cells (nbgrader ``solution`` and ``grade``) and answer cells without
+    both solution markers (a whole-cell answer). Empty when the notebook can be released."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if not grading.get("solution"):
+            continue
+        where = f"cell {index} ({grading.get('grade_id', 'no grade_id')})"
+        if grading.get("grade"):
+            problems.append(f"{where} is a manually graded answer: course release cannot "
+                            "strip its solution; grade it with nbgrader, or make it an "
+                            "autograded answer cell and test cell")
+        elif cell.get("cell_type") != "code" or SOLUTION_BEGIN not in cell.source \
+                or SOLUTION_END not in cell.source:
+            problems.append(f"{where} is an answer cell without {SOLUTION_BEGIN!r} / "
+                            f"{SOLUTION_END!r} markers: its whole content would be released; "
+                            "put the solution between the markers")
+    return problems
+
+
 KERNEL_NAME = "attention-course"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Attention course", "language": "python"}
 INSTRUCTOR_TAG = "instructor"  # a cell for instructors only: left out of learner copies
@@ -260,8 +285,12 @@ def student_version(nb: nbformat.NotebookNode, *, learner: bool = False) -> nbfo
     and undeletable, answer cells undeletable). With ``learner=True`` (a self-study copy)
     also: speaker notes and ``instructor`` cells left out, test cells tagged
     ``raises-exception`` so that Run All goes on past a failed or blank exercise, and the
-    course's kernel (which explains a missing name) selected.
+    course's kernel (which explains a missing name) selected. Raises ``ValueError`` for a
+    solution it cannot strip (see :func:`unstrippable_solutions`) rather than leak it.
     """
+    problems = unstrippable_solutions(nb)
+    if problems:
+        raise ValueError("cannot release: " + "; ".join(problems))
     out = copy.deepcopy(nb)
     clean(out)
     if learner:

@@ -111,7 +111,7 @@ def test_pickled_objects_are_refused(tmp_path):
 
 def _families():
     """One small model of every family, each built from its config."""
-    from course_lib import hard_attention, rnn, seq2seq, transformer
+    from course_lib import hard_attention, rnn, seq2seq, story_reader, transformer
 
     return {
         "gpt": lambda: _gpt(),
@@ -133,6 +133,8 @@ def _families():
             hidden_size=8, spectral_radius=1.5)),
         "pointer_classifier": lambda: hard_attention.PointerClassifier(
             hard_attention.PointerClassifierConfig(key_dim=6, num_classes=3, hard=True)),
+        "story_reader": lambda: story_reader.StoryReader(story_reader.StoryReaderConfig(
+            vocab_size=9, num_classes=3, d_model=8, d_ff=8)),
     }
 
 

@@ -59,13 +59,13 @@ WRITTEN: dict[str, list[tuple[str, str]]] = {
     "l03_bug_hunt": [  # the circulating snippet, fixed one bug at a time (CONTENT.md)
         ("def fixed_attention(Q, K, V):\n    scores = Q @ K.T\n"
          "    return numpy_ref.softmax(scores, axis=-1) @ V\n",
-         "It looks like you still leave out the 1/sqrt(d_k) scale"),
+         "It looks like you kept mistake (2), the missing 1/sqrt(d_k) scale"),
         ("def fixed_attention(Q, K, V):\n    scores = Q @ K.T / np.sqrt(K.shape[-1])\n"
          "    return numpy_ref.softmax(scores, axis=0) @ V\n",
-         "It looks like you still normalise over axis 0"),
+         "It looks like you kept mistake (5), normalising over axis 0"),
         ("def fixed_attention(Q, K, V):\n    scores = Q @ K / np.sqrt(K.shape[-1])\n"
          "    return numpy_ref.softmax(scores, axis=-1) @ V\n",
-         "It looks like you forgot the transpose"),
+         "It looks like you left out the transpose"),
     ],
     "l03_sdpa": [
         ("def sdpa(q, k, v, mask=None):\n    scores = q @ np.swapaxes(k, -1, -2)\n"

@@ -104,8 +104,8 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     page.goto(f"{lab}/lab/tree/{learner.LEARNER_DIR}/00_welcome.ipynb?token={TOKEN}")
     page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]"
                            ".some(c => c.textContent.includes('def stable_softmax'))",
-                           timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+                           timeout=180_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
 
     # no solution, no hidden test, no speaker notes; the test cell is read-only
     text = page.locator(".jp-NotebookPanel .jp-Notebook").text_content()
@@ -123,7 +123,7 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     # Run All reaches the last cell, past the blank exercise
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    page.wait_for_function(ALL_RUN, timeout=60_000)
+    page.wait_for_function(ALL_RUN, timeout=180_000)
     cells = _code_cells(page)
     assert "stable softmax of [1000, 1001, 1002]" in cells.nth(cells.count() - 2).text_content()
     summary = cells.last.text_content()  # the learner copy's progress cell
@@ -149,7 +149,7 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     page.keyboard.press("Shift+Enter")  # runs the test cell
     page.wait_for_function(
         "(i) => document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i].textContent"
-        ".includes('It looks like you')", arg=test, timeout=30_000)
+        ".includes('It looks like you')", arg=test, timeout=90_000)
     feedback = cells.nth(test).locator(".jp-OutputArea").text_content()
     assert "It looks like you forgot to subtract the max, so exp overflowed" in feedback
     cells.nth(test).scroll_into_view_if_needed()
@@ -162,5 +162,5 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
         "() => [...document.querySelectorAll('.jp-RenderedMarkdown a')]"
         ".map(a => a.getAttribute('href')).filter(h => h.includes('GLOSSARY'))")
     links.first.click()
-    page.wait_for_selector(".lm-TabBar-tab:has-text('GLOSSARY.md')", timeout=30_000)
+    page.wait_for_selector(".lm-TabBar-tab:has-text('GLOSSARY.md')", timeout=90_000)
     assert not page.blocked_requests, f"JupyterLab tried to reach: {page.blocked_requests}"

@@ -23,7 +23,8 @@ FOUNDATION = {"course_lib.masks", "course_lib.positional", "course_lib.validate"
 ATTENTION = {"course_lib.attention"}
 # Models that take positions and masks from the layers below. Add a new model module here.
 MODELS = {"course_lib.transformer", "course_lib.gpt", "course_lib.seq2seq",
-          "course_lib.hard_attention", "course_lib.rnn", "course_lib.variant_lm"}
+          "course_lib.hard_attention", "course_lib.rnn", "course_lib.variant_lm",
+          "course_lib.vit", "course_lib.vqa", "course_lib.story_reader"}
 
 
 def _module_name(path: Path) -> str:

@@ -1,0 +1,134 @@
+"""Benchmark ``course grade`` against ``nbgrader autograde`` on the same submissions.
+
+    .venv/bin/python benchmarks/bench_grading.py                  # 30 per lesson, 2 for nbgrader
+    .venv/bin/python benchmarks/bench_grading.py --size 6 --sample 1   # smoke run
+
+For lessons 03 and 05: generates ``--size`` submissions (a fixed mix of correct, partial,
+blank, broken and cheating notebooks, see ``course_tools.grade_samples``), grades them all
+with ``course grade`` (default limits, every available core), then in the same run times
+``nbgrader autograde`` (the repository's nbgrader_config.py: 600 s per cell) on ``--sample``
+of the same submissions, one student at a time as nbgrader does. Prints seconds per
+submission for both (wall; and CPU seconds, which a busy machine inflates less) and the
+ratio ``nbgrader / ours``. Needs the instructor extra (nbgrader) for the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course_tools.grade import available_cores, grade_class  # noqa: E402
+from course_tools.grade_samples import sample_class  # noqa: E402
+
+LESSONS = {"l03": "03_attention_basics.ipynb", "l05": "05_transformer.ipynb"}
+# nbgrader's sample: the kinds that run every cell (an endless loop would only measure the
+# timeout), correct first.
+SAMPLE_KINDS = ["correct", "partial", "patched-checks", "blank"]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ours(lesson: str, students: dict, work: Path) -> tuple[float, float, dict]:
+    submissions = work / "ours" / lesson
+    for student, (_, nb) in students.items():
+        (submissions / student).mkdir(parents=True)
+        nbformat.write(nb, str(submissions / student / LESSONS[lesson]))
+    start = time.perf_counter()
+    rows = grade_class(submissions, work / "ours_results" / lesson, source=ROOT / "notebooks",
+                       quiet=True)
+    wall = time.perf_counter() - start
+    cpu = sum(row.cpu_seconds for row in rows)
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+    return wall, cpu, statuses
+
+
+def nbgrader(lesson: str, sample: dict, work: Path) -> tuple[list[float], list[float]]:
+    course = work / "nbgrader"
+    root = course / "build" / "nbgrader"
+    if not (course / "nbgrader_config.py").exists():
+        course.mkdir(parents=True)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+    name = LESSONS[lesson]
+    (root / "source" / lesson).mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / name, root / "source" / lesson / name)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+           "OMP_WAIT_POLICY": "PASSIVE", "MPLBACKEND": "Agg"}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+
+    def run(*args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                                capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(result.stdout[-2000:] + result.stderr[-2000:])
+
+    run("generate_assignment", lesson, "--force")
+    walls, cpus = [], []
+    for student, (_, nb) in sample.items():
+        folder = root / "submitted" / student / lesson
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / name))
+        cpu, start = children_cpu(), time.perf_counter()
+        run("autograde", lesson, "--student", student, "--create", "--force")
+        walls.append(time.perf_counter() - start)
+        cpus.append(children_cpu() - cpu)
+    return walls, cpus
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=30, help="submissions per lesson")
+    parser.add_argument("--sample", type=int, default=2, help="of them timed with nbgrader")
+    parser.add_argument("--lessons", nargs="*", default=sorted(LESSONS))
+    args = parser.parse_args()
+    try:
+        import nbgrader as _  # noqa: F401
+        has_nbgrader = True
+    except ImportError:
+        has_nbgrader = False
+        print("nbgrader is not installed (pip install -e '.[instructor]'): ours only")
+    print(f"{available_cores()} cores; {args.size} submissions per lesson; nbgrader on "
+          f"{args.sample}")
+    print(f"{'lesson':<8}{'ours s/sub':>11}{'ours cpu/sub':>13}{'30 subs s':>10}"
+          f"{'nbgrader s/sub':>15}{'nbg cpu/sub':>12}{'ratio':>7}  statuses")
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        work = Path(tmp)
+        for lesson in args.lessons:
+            students = sample_class(ROOT / "notebooks" / LESSONS[lesson], args.size)
+            wall, cpu, statuses = ours(lesson, students, work)
+            per = wall / len(students)
+            line = (f"{lesson:<8}{per:>11.2f}{cpu / len(students):>13.2f}"
+                    f"{per * 30:>10.1f}")
+            if has_nbgrader and args.sample:
+                ranked = sorted(students.items(), key=lambda item: (
+                    SAMPLE_KINDS.index(item[1][0]) if item[1][0] in SAMPLE_KINDS else 99))
+                picked = dict(ranked[:args.sample])
+                walls, cpus = nbgrader(lesson, picked, work)
+                theirs = sum(walls) / len(walls)
+                line += (f"{theirs:>15.2f}{sum(cpus) / len(cpus):>12.2f}"
+                         f"{theirs / per:>6.1f}x")
+            else:
+                line += f"{'-':>15}{'-':>12}{'-':>7}"
+            print(line + "  " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
