@@ -13,7 +13,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean
+.PHONY: grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ lint: $(STAMP)
 
 course: $(STAMP)  ## execute every notebook headless: build/executed, build/html, wall times
 	$(BIN)/python -m course_tools build
+
+slides: $(STAMP)  ## offline reveal.js decks in build/slides (reuses `make course`'s executed copies)
+	$(BIN)/python -m course_tools slides
 
 check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
 	$(BIN)/python -m course_tools.check_release

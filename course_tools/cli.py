@@ -8,6 +8,7 @@
     course lab [JUPYTER ARGS]   the learner's copies, then JupyterLab on them
     course progress [NN ...]    run the visible checks of the learner's copies: a table
     course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
+    course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     progress.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     progress.add_argument("--folder", type=Path, default=REPO / learner.LEARNER_DIR)
     progress.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    slides = commands.add_parser("slides", help="offline reveal.js decks of the lessons")
+    slides.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
+                                                   "(default: every lesson)")
+    slides.add_argument("--out", type=Path, default=Path("build/slides"))
+    slides.add_argument("--executed", type=Path, default=Path("build/executed"),
+                        help="executed copies to reuse when current (from `make course`)")
+    slides.add_argument("--no-outputs", action="store_true",
+                        help="build from the stored notebooks without running them "
+                             "(no plots or results; a quick look at slides and notes)")
+    slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     _add_grade_parser(commands)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
@@ -61,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args.extra = extra
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
                "release": release_notebooks, "learner": learner_copies, "lab": start_lab,
-               "progress": show_progress, "grade": grade_class}[args.command]
+               "progress": show_progress, "grade": grade_class,
+               "slides": build_slides}[args.command]
     return handler(args)
 
 
@@ -153,6 +165,24 @@ def release_notebooks(args: argparse.Namespace) -> int:
         target = args.out / path.name
         nbformat.write(nb, str(target))
         print(f"wrote {target}")
+    return 0
+
+
+def build_slides(args: argparse.Namespace) -> int:
+    """``course slides``: a deck per lesson, its assets, the glossary page and an index."""
+    from course_tools import slides
+
+    start = time.perf_counter()
+    try:
+        paths = slides.resolve_lessons(args.lessons)
+        decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
+                             timeout=args.timeout)
+    except (ValueError, RuntimeError) as error:
+        print(f"course slides: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(decks)} deck{'' if len(decks) == 1 else 's'}, "
+          f"{sum(d.slides for d in decks)} slides in "
+          f"{time.perf_counter() - start:.1f} s: open {args.out / 'index.html'}")
     return 0
 
 
