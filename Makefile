@@ -7,9 +7,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 JUPYTER_ARGS ?=
-# Sleeping instead of spin-waiting OpenMP threads, for every kernel, test and tool started
-# from here: without it a lesson ran 13.8x slower while another program used one core.
-export OMP_WAIT_POLICY ?= PASSIVE
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 

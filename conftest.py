@@ -6,15 +6,9 @@ on a laptop CPU while a GPU machine still runs them.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from course_tools.notebooks import GPU_TAG
-
-# Before anything imports torch (tests/conftest.py does): sleeping, not spinning, OpenMP
-# threads, so a test run on a busy machine does not collapse (see course_lib.env).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _cuda_available() -> bool:

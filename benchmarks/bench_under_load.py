@@ -34,8 +34,6 @@ LOOP = r"""
 import json, os, sys, time
 sys.path.insert(0, {root!r})
 policy = {policy!r}
-if policy == "course":
-    import course_lib                      # sets OMP_WAIT_POLICY=PASSIVE before torch loads
 import torch
 from torch import nn
 steps = {steps}
@@ -117,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     cases = {
         "spin, all cores": ({"OMP_WAIT_POLICY": None}, "spin", cores),
         "passive, all cores": ({"OMP_WAIT_POLICY": "PASSIVE"}, "passive", cores),
-        "1 thread": ({"OMP_WAIT_POLICY": "PASSIVE"}, "one", 1),
+        "1 thread": ({"OMP_WAIT_POLICY": None}, "one", 1),
         "course (tuned)": ({"OMP_WAIT_POLICY": None}, "course", cores),
     }
     clear = {"OMP_NUM_THREADS": None, "COURSE_NUM_THREADS": None}

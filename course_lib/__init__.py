@@ -8,17 +8,7 @@ is pasted into notebooks. Submodules load lazily, so ``import course_lib`` stays
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from types import ModuleType
-
-# torch's OpenMP threads spin-wait for each other by default. When another program holds a
-# core, the thread sharing it keeps every other thread spinning: a lesson then ran 13.8x
-# slower. PASSIVE makes waiting threads sleep instead. OpenMP reads this once, when torch
-# is first imported, so it must be set before that: here (the first cell imports
-# course_lib), in the kernel the course registers, and in `make` (see env.wait_policy_note).
-TORCH_IMPORTED_FIRST = "torch" in sys.modules and "OMP_WAIT_POLICY" not in os.environ
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -3,10 +3,11 @@
 Threads. torch runs each operation on a fixed number of OpenMP threads, each taking an
 equal share. When another program holds a core (a browser, a second notebook, a grader),
 the thread that shares it finishes late and every other thread waits for it, so two
-threads can be much slower than one. Three defences, in order:
+threads can be much slower than one (they spin-wait for each other; a lesson once ran
+13.8x slower). Making the threads sleep instead (``OMP_WAIT_POLICY=PASSIVE``) protects a
+busy machine but costs a quiet one the second thread's gain on our small models (measured
+in BENCHMARKS.md), so the course chooses the count instead:
 
-* ``OMP_WAIT_POLICY=PASSIVE`` (set by ``import course_lib`` before torch loads, by the
-  course's kernel and by ``make``): waiting threads sleep instead of spinning on a core;
 * lessons with tiny models use one thread (``setup_notebook(num_threads=1)``): as fast as
   two when the machine is quiet, and unaffected when it is busy;
 * lessons with bigger models leave the count to :class:`ThreadTuner`, which
@@ -25,17 +26,14 @@ import random
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 import torch
 
-import course_lib
-
 __all__ = [
     "pick_device", "seed_everything", "set_threads", "available_cores", "explicit_threads",
     "ThreadTuner", "thread_candidates", "thread_tuner", "environment_report", "format_report",
-    "setup_notebook", "wait_policy_note", "CJK_FONTS", "packaged_cjk_font",
+    "setup_notebook", "CJK_FONTS", "packaged_cjk_font",
 ]
 
 THREADS_VARIABLES = ("COURSE_NUM_THREADS", "OMP_NUM_THREADS")
@@ -176,16 +174,6 @@ def thread_tuner() -> ThreadTuner | None:
     return ThreadTuner(candidates) if len(candidates) > 1 else None
 
 
-def wait_policy_note() -> str | None:
-    """A warning text when torch was imported before course_lib without
-    ``OMP_WAIT_POLICY`` set (then its threads spin-wait; see the module docstring)."""
-    if not course_lib.TORCH_IMPORTED_FIRST:
-        return None
-    return ("torch was imported before course_lib, so OpenMP threads spin-wait: on a busy "
-            "machine training can run many times slower. Restart the kernel and run the "
-            "first cell (it imports course_lib first), or use the course's kernel.")
-
-
 def available_cores() -> int:
     """Cores this process may run on (respects CPU affinity, unlike ``os.cpu_count``)."""
     try:
@@ -206,7 +194,6 @@ def environment_report() -> dict[str, str]:
         "cuda available": str(torch.cuda.is_available()),
         "cpu cores": str(available_cores()),
         "torch threads": str(torch.get_num_threads()),
-        "OpenMP wait policy": os.environ.get("OMP_WAIT_POLICY", "not set (spin-wait)"),
     }
     if device.type == "cuda":
         report["gpu"] = torch.cuda.get_device_name(0)
@@ -237,9 +224,6 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
     chosen = num_threads if num_threads is not None else explicit_threads()
     threads = set_threads(chosen)
     _auto_threads = chosen is None
-    note = wait_policy_note()
-    if note:
-        warnings.warn(note, RuntimeWarning, stacklevel=2)
     font = None
     try:
         import matplotlib.pyplot as plt

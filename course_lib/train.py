@@ -41,6 +41,8 @@ class TrainHistory:
     evals: list[dict[str, float]] = field(default_factory=list)  # each has a "step" key
     seconds: float = 0.0
     stopped_early: bool = False
+    # (step, threads) for each thread count train() settled on (one entry when fixed)
+    thread_choices: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def final_eval(self) -> dict[str, float]:
@@ -151,6 +153,7 @@ def train(
             bar.set_postfix(postfix)
     bar.close()
     history.seconds = time.perf_counter() - start
+    history.thread_choices = list(tuner.choices) if tuner else [(1, torch.get_num_threads())]
     return history
 
 

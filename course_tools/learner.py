@@ -127,8 +127,7 @@ def install_kernel(prefix: str | Path = sys.prefix) -> Path:
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                      "--InteractiveShellApp.extensions=course_lib.feedback"],
             "display_name": notebooks.KERNELSPEC["display_name"], "language": "python",
-            # torch's threads must not spin-wait against the browser (see env.py)
-            "env": {"OMP_WAIT_POLICY": "PASSIVE"}, "metadata": {"debugger": True}}
+            "metadata": {"debugger": True}}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return folder
 

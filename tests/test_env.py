@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -118,17 +117,3 @@ def test_explicit_thread_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
             env.explicit_threads()
     finally:
         env.set_threads(before)
-
-
-def test_wait_policy_is_passive_before_torch_starts() -> None:
-    # A fresh interpreter that imports course_lib first gets sleeping OpenMP threads.
-    code = ("import os; os.environ.pop('OMP_WAIT_POLICY', None); import course_lib, torch; "
-            "print(os.environ['OMP_WAIT_POLICY'], course_lib.TORCH_IMPORTED_FIRST)")
-    clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=clean).stdout.split()
-    assert out == ["PASSIVE", "False"]
-    code = "import torch, course_lib; print(course_lib.env.wait_policy_note() is not None)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=clean).stdout.strip()
-    assert out == "True"

@@ -75,3 +75,17 @@ def test_random_batches_cover_the_data_each_epoch() -> None:
     batches = random_batches(x, batch_size=5, generator=torch.Generator().manual_seed(0))
     epoch = torch.cat([next(batches)[0], next(batches)[0]])
     assert sorted(epoch.tolist()) == list(range(10))
+
+
+def test_history_records_the_thread_count_used():
+    model = torch.nn.Linear(2, 1)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        from course_lib import env
+        env.set_threads(1)  # fixed: no tuner
+        history = train(model, lambda step: torch.ones(4, 2), lambda m, b: m(b).pow(2).mean(),
+                        steps=3, progress=False)
+        assert history.thread_choices == [(1, 1)]
+    finally:
+        torch.set_num_threads(before)
