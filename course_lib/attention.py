@@ -427,7 +427,6 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key
         value = key if value is None else value
         self._check_inputs(query, key, value)
-        B, T, _ = query.shape
 
         q, k, v = self._project(query, key, value)  # (B, H, T, Dh), (B, H, S_new, Dh) x2
         past = 0 if cache is None else cache.length
@@ -436,23 +435,32 @@ class MultiHeadAttention(nn.Module):
             q, k = rotary(q, offset=past), rotary(k, offset=past)
         if cache is not None:
             k, v = cache.append(k, v)
-        S = k.shape[-2]
+        out, weights = self._attend_heads(q, k, v, key_padding_mask=key_padding_mask,
+                                          attn_mask=attn_mask, is_causal=is_causal,
+                                          attn_bias=attn_bias, need_weights=need_weights)
+        return self.out_proj(merge_heads(out)), weights
 
+    def _attend_heads(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
+                      key_padding_mask: torch.Tensor | None, attn_mask: torch.Tensor | None,
+                      is_causal: bool, attn_bias: torch.Tensor | None, need_weights: bool
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attention of projected heads ``q (B, H, T, Dh)`` over ``k, v (B, H, S, Dh)``:
+        masks combined and checked, then the readable or the fast path.
+        Returns ``(out (B, H, T, Dh), weights (B, H, T, S) or None)``."""
+        B, _, T, _ = q.shape
+        S = k.shape[-2]
         # The fused kernel has its own top-left-aligned causal flag: use it (no mask is
         # built) when it means the same as ours, i.e. no other mask and T == S.
         use_flag = (is_causal and T == S and key_padding_mask is None and attn_mask is None
                     and attn_bias is None and not need_weights)
         mask = None if use_flag else self._combined_mask(
-            B, T, S, key_padding_mask, attn_mask, is_causal, query.device)
+            B, T, S, key_padding_mask, attn_mask, is_causal, q.device)
         if attn_bias is not None:
             self._check_bias(attn_bias, B, T, S)
         dropout = self.dropout if self.training else 0.0
-
         if need_weights:
-            out, weights = self._attend_readable(q, k, v, mask, attn_bias, dropout)
-        else:
-            out, weights = self._attend_fast(q, k, v, mask, attn_bias, dropout, use_flag), None
-        return self.out_proj(merge_heads(out)), weights
+            return self._attend_readable(q, k, v, mask, attn_bias, dropout)
+        return self._attend_fast(q, k, v, mask, attn_bias, dropout, use_flag), None
 
     def _attend_readable(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                          mask: torch.Tensor | None, attn_bias: torch.Tensor | None,

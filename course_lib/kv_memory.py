@@ -26,7 +26,13 @@ import math
 import torch
 from torch import nn
 
-from course_lib.attention import KVCache, MultiHeadAttention, Rotation, masked_softmax
+from course_lib.attention import (
+    KVCache,
+    MultiHeadAttention,
+    Rotation,
+    masked_softmax,
+    merge_heads,
+)
 from course_lib.masks import causal_mask
 from course_lib.peak_memory import tensor_bytes
 
@@ -116,30 +122,19 @@ class GroupedQueryAttention(MultiHeadAttention):
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x (B, T, D)`` -> ``(out (B, T, D), weights (B, H, T, S) or None)``."""
         self._check_inputs(x, x, x)
-        B, T, _ = x.shape
         q, k, v = self._project_self(x)
         past = positions_seen(cache)
         if rotary is not None:
             q, k = rotary(q, offset=past), rotary(k, offset=past)
         if cache is not None:
             k, v = cache.append(k, v)  # the cache holds G heads: the memory saving
-        S = k.shape[-2]
         # Each group of query heads reads its shared key/value head.
         k = k.repeat_interleave(self.group_size, dim=1)
         v = v.repeat_interleave(self.group_size, dim=1)
-        use_flag = (is_causal and T == S and key_padding_mask is None and attn_mask is None
-                    and attn_bias is None and not need_weights)
-        mask = None if use_flag else self._combined_mask(
-            B, T, S, key_padding_mask, attn_mask, is_causal, x.device)
-        if attn_bias is not None:
-            self._check_bias(attn_bias, B, T, S)
-        dropout = self.dropout if self.training else 0.0
-        if need_weights:
-            out, weights = self._attend_readable(q, k, v, mask, attn_bias, dropout)
-        else:
-            out, weights = self._attend_fast(q, k, v, mask, attn_bias, dropout, use_flag), None
-        B, H, T, Dh = out.shape
-        return self.out_proj(out.transpose(1, 2).reshape(B, T, H * Dh)), weights
+        out, weights = self._attend_heads(q, k, v, key_padding_mask=key_padding_mask,
+                                          attn_mask=attn_mask, is_causal=is_causal,
+                                          attn_bias=attn_bias, need_weights=need_weights)
+        return self.out_proj(merge_heads(out)), weights
 
 
 def mha_to_gqa(mha: MultiHeadAttention, num_kv_heads: int) -> GroupedQueryAttention:
