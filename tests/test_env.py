@@ -117,3 +117,15 @@ def test_explicit_thread_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
             env.explicit_threads()
     finally:
         env.set_threads(before)
+
+
+def test_fastest_thread_count_returns_a_candidate_and_leaves_the_rng_alone() -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.manual_seed(5)
+        expected = torch.rand(3)
+        torch.manual_seed(5)
+        assert env.fastest_thread_count([1, 2]) in (1, 2)
+        assert torch.equal(torch.rand(3), expected)
+    finally:
+        torch.set_num_threads(before)
