@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import env
+from course_lib.notebook import environment as env
 from course_tools import learner, notebooks, pages, progress
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@
 running environment, talking over local IPC sockets rather than TCP (nothing listens on
 the network, and the kernel has no reason to warn about unencrypted TCP), cells tagged
 ``gpu`` replaced by a message where CUDA is absent, and OpenMP threads that sleep while
-they wait (inherited from ``course_tools``: see ``course_lib.env``).
+they wait (inherited from ``course_tools``: see ``course_lib.notebook.environment``).
 """
 
 from __future__ import annotations
