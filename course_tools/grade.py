@@ -29,6 +29,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.core.machine import available_cores
 from course_tools import notebooks
 from course_tools.grade_kernel_client import Limits
 from course_tools.grade_session import SEVERITY, ExerciseResult, SubmissionResult
@@ -36,14 +37,6 @@ from course_tools.grade_session import SEVERITY, ExerciseResult, SubmissionResul
 __all__ = ["grade_class", "discover", "read_submission", "write_results", "available_cores"]
 
 _WORKER: dict = {}
-
-
-def available_cores() -> int:
-    """Cores this process may use (the affinity mask, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def discover(submissions: Path, lessons: dict[str, Path], expected: list[str] | None = None

@@ -140,9 +140,9 @@ def test_beam_step_ranks_over_all_beams():
 
 def test_clear_errors():
     step = table_step_fn({})
-    with pytest.raises(ValueError, match="beam_size, max_len: expected positive integers"):
+    with pytest.raises(ValueError, match="beam_size: expected a positive integer"):
         decoding.beam_search(step, BOS, EOS, 0, 5)
-    with pytest.raises(ValueError, match="length_penalty: expected >= 0"):
+    with pytest.raises(ValueError, match="length_penalty: expected a number >= 0"):
         decoding.beam_search(step, BOS, EOS, 2, 5, length_penalty=-1)
     bad = lambda prefix, state: (torch.zeros(prefix.shape[0], 3, 1), state)  # noqa: E731
     with pytest.raises(ValueError, match=r"step_fn: expected log_probs of shape \(2, V\)"):

@@ -87,10 +87,11 @@ def test_latent_attention_cache_equals_full_and_stores_the_latent():
     torch.manual_seed(4)
     layer = LatentAttention(16, 4, d_latent=6)
     x = torch.randn(2, 5, 16)
-    full = layer(x)
+    full, _ = layer(x, is_causal=True)
     cache = LatentCache()
-    steps = torch.cat([layer(x[:, :2], cache)] + [layer(x[:, t:t + 1], cache)
-                                                   for t in range(2, 5)], dim=1)
+    steps = torch.cat([layer(x[:, :2], cache=cache, is_causal=True)[0]]
+                      + [layer(x[:, t:t + 1], cache=cache, is_causal=True)[0]
+                         for t in range(2, 5)], dim=1)
     torch.testing.assert_close(steps, full)
     per_token = latent_cache_bytes_per_token(1, 6, bytes_per_value=4)
     assert cache_bytes([cache]) == 2 * 5 * per_token

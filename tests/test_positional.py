@@ -100,7 +100,8 @@ def test_shaw_relative_attention_matches_loop():
 
 
 def test_shaw_errors():
-    with pytest.raises(ValueError, match=r"max_relative_position: expected >= 1, got 0"):
+    with pytest.raises(ValueError,
+                       match=r"max_relative_position: expected a positive integer, got 0"):
         RelativePositionRepresentations(4, 0)
 
 
@@ -160,7 +161,7 @@ def test_alibi_slopes():
     sixteen = [2.0 ** -(i / 2) for i in range(1, 17)]
     expected = [2.0 ** -i for i in range(1, 9)] + sixteen[0::2][:4]
     torch.testing.assert_close(alibi_slopes(12), torch.tensor(expected))
-    with pytest.raises(ValueError, match=r"num_heads: expected >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"num_heads: expected a positive integer, got 0"):
         alibi_slopes(0)
 
 

@@ -159,7 +159,7 @@ def test_classifiers_shapes_and_gate_bias(kind):
 
 
 def test_classifier_errors():
-    with pytest.raises(ValueError, match=r"kind: expected one of \['gru', 'lstm', 'rnn'\]"):
+    with pytest.raises(ValueError, match=r"kind: expected one of \('gru', 'lstm', 'rnn'\)"):
         rnn.RecurrentClassifierConfig(kind="transformer", vocab_size=10, num_classes=2)
     model = rnn.AttentionClassifier(rnn.AttentionClassifierConfig(vocab_size=10, num_classes=2,
                                                                   d_model=8, max_len=4))

@@ -114,8 +114,8 @@ def test_same_generator_seed_gives_same_samples():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(temperature=-1.0), "temperature: expected a number >= 0, got -1.0"),
-    (dict(top_k=0), "top_k: expected an integer >= 1, got 0"),
-    (dict(top_k=2.5), "top_k: expected an integer >= 1, got 2.5"),
+    (dict(top_k=0), "top_k: expected a positive integer, got 0"),
+    (dict(top_k=2.5), "top_k: expected a positive integer, got 2.5"),
     (dict(top_p=0.0), r"top_p: expected a number in \(0, 1\], got 0.0"),
     (dict(top_p=1.5), r"top_p: expected a number in \(0, 1\], got 1.5"),
     (dict(temperature=0, top_p=2.0), r"top_p: expected a number in \(0, 1\], got 2.0"),

@@ -148,7 +148,7 @@ def test_positionwise_ffn_is_the_two_layer_mlp():
     torch.testing.assert_close(ffn(x)[:, 1:2], ffn(x[:, 1:2]))
     gelu = PositionwiseFFN(8, 16, activation="gelu")
     torch.testing.assert_close(gelu(x), gelu.linear2(nn.functional.gelu(gelu.linear1(x))))
-    with pytest.raises(ValueError, match=r"activation: expected one of \['gelu', 'relu'\], "
+    with pytest.raises(ValueError, match=r"activation: expected one of \('gelu', 'relu'\), "
                                          r"got 'tanh'"):
         PositionwiseFFN(8, 16, activation="tanh")
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from course_lib.core.validation import check_positive
+
 __all__ = ["gradient_x_input", "integrated_gradients", "attention_rollout"]
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
@@ -58,8 +60,7 @@ def integrated_gradients(fn: ScoreFn, inputs: torch.Tensor, target: torch.Tensor
 
     ``baseline`` broadcastable to ``inputs`` (default: zeros, a black image).
     """
-    if steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps}")
+    check_positive("steps", steps)
     inputs = inputs.detach()
     baseline = torch.zeros_like(inputs) if baseline is None else baseline.detach()
     try:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from course_lib.core.validation import check_positive
+
 __all__ = ["median_seconds", "seconds_per_training_step", "interleaved_times", "median_ratio"]
 
 
@@ -22,10 +24,8 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) 
     The first calls pay for memory allocation and kernel selection; the median resists
     the outliers other programs on the machine cause.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats: expected >= 1, got {repeats}")
-    if warmup < 0:
-        raise ValueError(f"warmup: expected >= 0, got {warmup}")
+    check_positive("repeats", repeats)
+    check_positive("warmup", warmup, minimum=0)
     for _ in range(warmup):
         fn()
     times = []
@@ -66,10 +66,8 @@ def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int = 20,
     after the other. ``clock=time.process_time`` measures CPU seconds instead: for
     single-threaded work on a busy machine, close to what a quiet machine's wall clock shows.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats: expected >= 1, got {repeats}")
-    if warmup < 0:
-        raise ValueError(f"warmup: expected >= 0, got {warmup}")
+    check_positive("repeats", repeats)
+    check_positive("warmup", warmup, minimum=0)
     for fn in fns.values():
         for _ in range(warmup):
             fn()

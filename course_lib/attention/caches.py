@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from course_lib.core.tensors import tensor_bytes
-from course_lib.core.validation import check_rank
+from course_lib.core.validation import check_positive, check_rank
 
 __all__ = ["KVCache", "RollingKVCache", "positions_seen", "LatentCache",
            "kv_cache_bytes_per_token", "latent_cache_bytes_per_token", "cache_bytes"]
@@ -44,8 +44,17 @@ class KVCache:
 
     @property
     def length(self) -> int:
-        """Number of cached positions ``S`` (0 when empty)."""
+        """Number of cached positions ``S`` (0 when empty): the keys a new query reads."""
         return 0 if self.k is None else self.k.shape[-2]
+
+    @property
+    def next_position(self) -> int:
+        """The absolute position of the next token: every position appended so far.
+
+        The one answer to "where does the next token sit" for positions, rotations and
+        context limits; equal to :attr:`length` here, larger for a cache that forgets
+        (:class:`RollingKVCache`)."""
+        return self.length
 
     def append(self, k_new: torch.Tensor, v_new: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,15 +91,20 @@ class RollingKVCache(KVCache):
     :meth:`append` returns the kept keys plus the new ones (what this step's queries may
     need), then forgets all but the last ``window - 1``: the next token sees those and
     itself, ``window`` keys. Memory is bounded however long generation runs.
-    ``seen`` counts every position appended (the absolute position of the next token).
+    :attr:`length` counts the kept keys, :attr:`next_position` every position appended.
     """
 
     def __init__(self, window: int) -> None:
         super().__init__()
-        if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
-            raise ValueError(f"window: expected a positive integer, got {window!r}")
+        check_positive("window", window)
         self.window = window
-        self.seen = 0
+        self.seen = 0  # every position appended, forgotten ones included
+
+    @property
+    def next_position(self) -> int:
+        """The absolute position of the next token: every position appended, not only the
+        ``window - 1`` kept ones."""
+        return self.seen
 
     def append(self, k_new: torch.Tensor, v_new: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,11 +117,10 @@ class RollingKVCache(KVCache):
         return k, v
 
 
-def positions_seen(cache: KVCache | None) -> int:
-    """Absolute position of the next token: tokens appended so far (0 without a cache)."""
-    if cache is None:
-        return 0
-    return cache.seen if isinstance(cache, RollingKVCache) else cache.length
+def positions_seen(cache: KVCache | LatentCache | None) -> int:
+    """Absolute position of the next token: the cache's :attr:`~KVCache.next_position`
+    (0 without a cache, when the input starts at position 0)."""
+    return 0 if cache is None else cache.next_position
 
 
 class LatentCache:
@@ -120,6 +133,16 @@ class LatentCache:
     def length(self) -> int:
         """Number of cached positions."""
         return 0 if self.latent is None else self.latent.shape[1]
+
+    @property
+    def next_position(self) -> int:
+        """The absolute position of the next token (every position is kept)."""
+        return self.length
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep batch rows ``index (B',)``, as :meth:`KVCache.reorder`."""
+        if self.latent is not None:
+            self.latent = self.latent.index_select(0, index)
 
     def append(self, latent_new: torch.Tensor) -> torch.Tensor:
         """Append ``(B, T, d_latent)``; return all ``(B, S, d_latent)``."""
@@ -137,8 +160,7 @@ def kv_cache_bytes_per_token(num_layers: int, num_kv_heads: int, head_dim: int,
     """Cache growth per generated token: keys and values, every layer, every KV head."""
     for name, value in (("num_layers", num_layers), ("num_kv_heads", num_kv_heads),
                         ("head_dim", head_dim), ("bytes_per_value", bytes_per_value)):
-        if value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value}")
+        check_positive(name, value)
     return 2 * num_layers * num_kv_heads * head_dim * bytes_per_value
 
 
@@ -146,9 +168,9 @@ def latent_cache_bytes_per_token(num_layers: int, d_latent: int, rope_dim: int =
                                  bytes_per_value: int = 2) -> int:
     """Latent cache growth per token: one latent (plus a shared RoPE key of ``rope_dim``,
     as in DeepSeek-V2) per layer."""
-    if num_layers < 1 or d_latent < 1 or rope_dim < 0:
-        raise ValueError(f"expected num_layers >= 1, d_latent >= 1, rope_dim >= 0, got "
-                         f"{num_layers}, {d_latent}, {rope_dim}")
+    check_positive("num_layers", num_layers)
+    check_positive("d_latent", d_latent)
+    check_positive("rope_dim", rope_dim, minimum=0)
     return num_layers * (d_latent + rope_dim) * bytes_per_value
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from course_lib.attention.caches import KVCache, positions_seen
-from course_lib.attention.multihead import MultiHeadAttention, Rotation, merge_heads
+from course_lib.attention.caches import KVCache
+from course_lib.attention.multihead import MultiHeadAttention, Rotation, split_heads
+from course_lib.core.validation import check_positive
 
 __all__ = ["GroupedQueryAttention", "mha_to_gqa"]
 
@@ -34,8 +35,8 @@ class GroupedQueryAttention(MultiHeadAttention):
     def __init__(self, d_model: int, num_heads: int, num_kv_heads: int,
                  dropout: float = 0.0, bias: bool = True) -> None:
         super().__init__(d_model, num_heads, dropout=dropout, bias=bias)
-        if isinstance(num_kv_heads, bool) or not isinstance(num_kv_heads, int) \
-                or num_kv_heads < 1 or num_heads % num_kv_heads:
+        check_positive("num_kv_heads", num_kv_heads)
+        if num_heads % num_kv_heads:
             raise ValueError(f"num_kv_heads: expected a positive divisor of num_heads="
                              f"{num_heads}, got {num_kv_heads!r}")
         self.num_kv_heads = num_kv_heads
@@ -48,14 +49,20 @@ class GroupedQueryAttention(MultiHeadAttention):
         """Shown inside ``repr(module)``."""
         return f"{super().extra_repr()}, num_kv_heads={self.num_kv_heads}"
 
-    def _project_self(self, x: torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q ``(B, H, T, Dh)``; k, v ``(B, G, T, Dh)``."""
-        B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        return q, k, v
+    def _project(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q ``(B, H, T, Dh)``; k, v ``(B, G, T, Dh)`` (self-attention: ``key is value is
+        query``)."""
+        return (split_heads(self.q_proj(query), self.num_heads),
+                split_heads(self.k_proj(key), self.num_kv_heads),
+                split_heads(self.v_proj(value), self.num_kv_heads))
+
+    def _share_kv(self, k: torch.Tensor, v: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, G, S, Dh) -> (B, H, S, Dh)``: each group of query heads reads its shared
+        key/value head. Done after the cache, which holds ``G`` heads: the memory saving."""
+        return (k.repeat_interleave(self.group_size, dim=1),
+                v.repeat_interleave(self.group_size, dim=1))
 
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, is_causal: bool = False,
@@ -63,20 +70,9 @@ class GroupedQueryAttention(MultiHeadAttention):
                 attn_bias: torch.Tensor | None = None, rotary: Rotation | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x (B, T, D)`` -> ``(out (B, T, D), weights (B, H, T, S) or None)``."""
-        self._check_inputs(x, x, x)
-        q, k, v = self._project_self(x)
-        past = positions_seen(cache)
-        if rotary is not None:
-            q, k = rotary(q, offset=past), rotary(k, offset=past)
-        if cache is not None:
-            k, v = cache.append(k, v)  # the cache holds G heads: the memory saving
-        # Each group of query heads reads its shared key/value head.
-        k = k.repeat_interleave(self.group_size, dim=1)
-        v = v.repeat_interleave(self.group_size, dim=1)
-        out, weights = self._attend_heads(q, k, v, key_padding_mask=key_padding_mask,
-                                          attn_mask=attn_mask, is_causal=is_causal,
-                                          attn_bias=attn_bias, need_weights=need_weights)
-        return self.out_proj(merge_heads(out)), weights
+        return super().forward(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
+                               is_causal=is_causal, need_weights=need_weights, cache=cache,
+                               attn_bias=attn_bias, rotary=rotary)
 
 
 def mha_to_gqa(mha: MultiHeadAttention, num_kv_heads: int) -> GroupedQueryAttention:

@@ -24,6 +24,7 @@ from torch import nn
 
 from course_lib.attention import merge_heads, split_heads
 from course_lib.core.masks import causal_mask
+from course_lib.core.validation import check_heads, check_positive
 
 __all__ = ["elu_feature_map", "linear_attention_quadratic", "linear_attention",
            "causal_linear_attention", "causal_linear_attention_recurrent",
@@ -94,8 +95,7 @@ def causal_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     chunks the running state of :func:`causal_linear_attention_recurrent`.
     """
     _check(q, k, v)
-    if chunk <= 0:
-        raise ValueError(f"chunk: expected a positive integer, got {chunk}")
+    check_positive("chunk", chunk)
     fq, fk = elu_feature_map(q), elu_feature_map(k)
     state = q.new_zeros(*q.shape[:-2], q.shape[-1], v.shape[-1])
     normaliser = q.new_zeros(*q.shape[:-2], 1, q.shape[-1])
@@ -120,9 +120,8 @@ class LinearAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, chunk: int = 64) -> None:
         super().__init__()
-        if num_heads < 1 or d_model % num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, "
-                             f"got {d_model}")
+        check_heads(d_model, num_heads)
+        check_positive("chunk", chunk)
         self.num_heads, self.chunk = num_heads, chunk
         self.q_proj = nn.Linear(d_model, d_model)
         self.k_proj = nn.Linear(d_model, d_model)

@@ -21,14 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.attention import masked_softmax
+from course_lib.core.validation import check_positive
 
 __all__ = ["window_reach", "sliding_window_mask", "strided_masks", "fixed_masks",
            "banded_attention", "mask_density"]
-
-
-def _check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
 def window_reach(window: int, causal: bool = True) -> tuple[int, int]:
@@ -38,7 +34,7 @@ def window_reach(window: int, causal: bool = True) -> tuple[int, int]:
     previous tokens and itself. Bidirectional: ``(window - 1) / 2`` on each side, so
     ``window`` must be odd.
     """
-    _check_positive("window", window)
+    check_positive("window", window)
     if causal:
         return window - 1, 0
     if window % 2 == 0:
@@ -60,8 +56,7 @@ def sliding_window_mask(T: int, window: int, *, S: int | None = None, causal: bo
     """
     back, forward = window_reach(window, causal)
     S = T if S is None else S
-    if num_global < 0:
-        raise ValueError(f"num_global: expected >= 0, got {num_global}")
+    check_positive("num_global", num_global, minimum=0)
     i = torch.arange(T, device=device)[:, None] + (S - T)  # absolute query positions
     j = torch.arange(S, device=device)[None, :]
     offset = j - i  # key position - query position
@@ -83,7 +78,7 @@ def strided_masks(T: int, stride: int, device: torch.device | str | None = None
     connect any two positions in two steps, with about ``2 sqrt(T)`` keys per query when
     ``stride ~ sqrt(T)``.
     """
-    _check_positive("stride", stride)
+    check_positive("stride", stride)
     distance = torch.arange(T, device=device)[:, None] - torch.arange(T, device=device)[None, :]
     causal = distance >= 0
     return causal & (distance < stride), causal & (distance % stride == 0)
@@ -96,8 +91,8 @@ def fixed_masks(T: int, block: int, summary: int = 1,
     The first head sees the keys of its own block of ``block`` positions; the second the
     last ``summary`` positions of every block (cells that summarise their block).
     """
-    _check_positive("block", block)
-    _check_positive("summary", summary)
+    check_positive("block", block)
+    check_positive("summary", summary)
     if summary > block:
         raise ValueError(f"summary: expected <= block={block}, got {summary}")
     i = torch.arange(T, device=device)[:, None]

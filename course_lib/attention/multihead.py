@@ -11,6 +11,9 @@ keys are all masked out gets all-zero weights and a zero output, never NaN.
   and returns the weights ``(B, H, T, S)`` for plotting;
 * the fast path (default) calls PyTorch's fused
   ``torch.nn.functional.scaled_dot_product_attention`` and returns no weights.
+
+Both are :func:`course_lib.attention.scores.attend`, the path every attention module shares;
+:func:`split_heads` and :func:`merge_heads` are the one way heads are cut and joined.
 """
 
 from __future__ import annotations
@@ -21,22 +24,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention.caches import KVCache
-from course_lib.attention.scores import masked_softmax, scaled_dot_product_scores
-from course_lib.core.masks import causal_mask
-from course_lib.core.validation import check_rank
+from course_lib.attention.caches import KVCache, positions_seen
+from course_lib.attention.scores import attend
+from course_lib.core.validation import check_fraction, check_heads, check_rank
 
 # A rotation of queries or keys by position, such as positions.RotaryEmbedding:
 # ``rotate(x (B, H, T, Dh), offset=first_position) -> (B, H, T, Dh)``. Attention takes any
 # such callable, so this module needs no positional class.
 Rotation = Callable[..., torch.Tensor]
 
-__all__ = ["split_heads", "merge_heads", "MultiHeadAttention", "copy_from_torch_mha", "Rotation"]
+__all__ = ["split_heads", "merge_heads", "layer_mask", "check_bias", "MultiHeadAttention",
+           "copy_from_torch_mha", "Rotation"]
 
 
 # --------------------------------------------------------------------------- heads
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """``(B, T, D) -> (B, H, T, D/H)``: each head sees its own slice of the features."""
+    """``(B, T, D) -> (B, H, T, D/H)``: each head sees its own slice of the features.
+
+    A view, no copy. Every attention module cuts its heads here (``num_heads`` may be the
+    number of key/value heads, or ``3 H`` for a stacked q, k, v projection)."""
     check_rank(x, 3, "x", "(B, T, D)")
     B, T, D = x.shape
     if D % num_heads:
@@ -50,6 +56,45 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     check_rank(x, 4, "x", "(B, H, T, Dh)")
     B, H, T, Dh = x.shape
     return x.transpose(1, 2).reshape(B, T, H * Dh)
+
+
+# --------------------------------------------------------------------------- layer masks
+def layer_mask(B: int, H: int, T: int, S: int, key_padding_mask: torch.Tensor | None,
+               attn_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """An attention layer's bool masks, checked and folded into one broadcastable to
+    ``(B, H, T, S)``; ``None`` if none. ``key_padding_mask (B, S)`` (True = real token),
+    ``attn_mask (T, S) | (B, T, S) | (B, H, T, S)`` (True = may attend). The causal mask is
+    :func:`~course_lib.attention.scores.attend`'s job."""
+    mask = None
+    if key_padding_mask is not None:
+        if key_padding_mask.dtype != torch.bool:
+            raise ValueError(f"key_padding_mask: expected a bool mask, "
+                             f"got {key_padding_mask.dtype}")
+        if tuple(key_padding_mask.shape) != (B, S):
+            raise ValueError(f"key_padding_mask: expected shape ({B}, {S}), "
+                             f"got {tuple(key_padding_mask.shape)}")
+        mask = key_padding_mask[:, None, None, :]
+    if attn_mask is not None:
+        if attn_mask.dtype != torch.bool:
+            raise ValueError(f"attn_mask: expected a bool mask, got {attn_mask.dtype}")
+        shape = tuple(attn_mask.shape)
+        allowed = [(T, S), (B, T, S), (B, H, T, S)]
+        if shape not in allowed:
+            raise ValueError(f"attn_mask: expected shape {' or '.join(map(str, allowed))}, "
+                             f"got {shape}")
+        extra = attn_mask[:, None] if attn_mask.dim() == 3 else attn_mask
+        mask = extra if mask is None else mask & extra
+    return mask
+
+
+def check_bias(attn_bias: torch.Tensor, target: tuple[int, int, int, int]) -> None:
+    """Raise unless ``attn_bias`` is a float tensor broadcastable to ``target (B, H, T, S)``."""
+    if not attn_bias.is_floating_point():
+        raise ValueError(f"attn_bias: expected a float tensor, got {attn_bias.dtype}")
+    shape = tuple(attn_bias.shape)
+    if len(shape) > 4 or not all(
+            a in (1, t) for a, t in zip(reversed(shape), reversed(target), strict=False)):
+        raise ValueError(f"attn_bias: expected shape broadcastable to {target}, got {shape}")
 
 
 # --------------------------------------------------------------------------- multi-head
@@ -73,11 +118,8 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None) -> None:
         super().__init__()
-        if num_heads < 1 or d_model % num_heads:
-            raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, "
-                             f"got {d_model}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+        check_heads(d_model, num_heads)
+        check_fraction("dropout", dropout)
         self.d_model, self.num_heads, self.head_dim = d_model, num_heads, d_model // num_heads
         self.kdim = d_model if kdim is None else kdim
         self.vdim = d_model if vdim is None else vdim
@@ -95,8 +137,7 @@ class MultiHeadAttention(nn.Module):
     def _project(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Project and split into heads: q ``(B, H, T, Dh)``, k, v ``(B, H, S, Dh)``."""
-        B, T, _ = query.shape
-        H, Dh = self.num_heads, self.head_dim
+        H = self.num_heads
         if key is query and value is query:
             # Self-attention: one matmul with the stacked weights instead of three, as
             # torch.nn.MultiheadAttention does; same numbers, fewer passes over the input.
@@ -104,13 +145,16 @@ class MultiHeadAttention(nn.Module):
             bias = None
             if self.q_proj.bias is not None:
                 bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
-            qkv = F.linear(query, weight, bias).view(B, T, 3, H, Dh).permute(2, 0, 3, 1, 4)
-            return qkv[0], qkv[1], qkv[2]
-        q = self.q_proj(query).view(B, T, H, Dh).transpose(1, 2)
-        S = key.shape[1]
-        k = self.k_proj(key).view(B, S, H, Dh).transpose(1, 2)
-        v = self.v_proj(value).view(B, S, H, Dh).transpose(1, 2)
-        return q, k, v
+            # (B, T, 3D) -> (B, 3H, T, Dh): the first H heads are q, then k, then v
+            q, k, v = split_heads(F.linear(query, weight, bias), 3 * H).chunk(3, dim=1)
+            return q, k, v
+        return (split_heads(self.q_proj(query), H), split_heads(self.k_proj(key), H),
+                split_heads(self.v_proj(value), H))
+
+    def _share_kv(self, k: torch.Tensor, v: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Key/value heads as the query heads read them: one each here (GQA shares them)."""
+        return k, v
 
     # ---- validation
     def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
@@ -126,43 +170,6 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"value: expected shape ({B}, {S}, {self.vdim}), "
                              f"got {tuple(value.shape)}")
 
-    def _combined_mask(self, B: int, T: int, S: int, key_padding_mask: torch.Tensor | None,
-                       attn_mask: torch.Tensor | None, is_causal: bool, device: torch.device
-                       ) -> torch.Tensor | None:
-        """All bool masks folded into one, broadcastable to ``(B, H, T, S)``; ``None`` if none."""
-        mask = None
-        if key_padding_mask is not None:
-            if key_padding_mask.dtype != torch.bool:
-                raise ValueError(f"key_padding_mask: expected a bool mask, "
-                                 f"got {key_padding_mask.dtype}")
-            if tuple(key_padding_mask.shape) != (B, S):
-                raise ValueError(f"key_padding_mask: expected shape ({B}, {S}), "
-                                 f"got {tuple(key_padding_mask.shape)}")
-            mask = key_padding_mask[:, None, None, :]
-        if attn_mask is not None:
-            if attn_mask.dtype != torch.bool:
-                raise ValueError(f"attn_mask: expected a bool mask, got {attn_mask.dtype}")
-            shape = tuple(attn_mask.shape)
-            allowed = [(T, S), (B, T, S), (B, self.num_heads, T, S)]
-            if shape not in allowed:
-                raise ValueError(f"attn_mask: expected shape {' or '.join(map(str, allowed))}, "
-                                 f"got {shape}")
-            extra = attn_mask[:, None] if attn_mask.dim() == 3 else attn_mask
-            mask = extra if mask is None else mask & extra
-        if is_causal:
-            causal = causal_mask(T, S, device=device)
-            mask = causal if mask is None else mask & causal
-        return mask
-
-    def _check_bias(self, attn_bias: torch.Tensor, B: int, T: int, S: int) -> None:
-        target = (B, self.num_heads, T, S)
-        if not attn_bias.is_floating_point():
-            raise ValueError(f"attn_bias: expected a float tensor, got {attn_bias.dtype}")
-        shape = tuple(attn_bias.shape)
-        if len(shape) > 4 or not all(
-                a in (1, t) for a, t in zip(reversed(shape), reversed(target), strict=False)):
-            raise ValueError(f"attn_bias: expected shape broadcastable to {target}, got {shape}")
-
     # ---- forward
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,
                 value: torch.Tensor | None = None, *,
@@ -177,13 +184,14 @@ class MultiHeadAttention(nn.Module):
         value = key if value is None else value
         self._check_inputs(query, key, value)
 
-        q, k, v = self._project(query, key, value)  # (B, H, T, Dh), (B, H, S_new, Dh) x2
-        past = 0 if cache is None else cache.length
+        q, k, v = self._project(query, key, value)  # (B, H, T, Dh), (B, H|G, S_new, Dh) x2
         if rotary is not None:
-            # Positions continue after the cached tokens, for the queries and the new keys.
+            # Positions continue after every token the cache has seen (the cache knows).
+            past = positions_seen(cache)
             q, k = rotary(q, offset=past), rotary(k, offset=past)
         if cache is not None:
             k, v = cache.append(k, v)
+        k, v = self._share_kv(k, v)
         out, weights = self._attend_heads(q, k, v, key_padding_mask=key_padding_mask,
                                           attn_mask=attn_mask, is_causal=is_causal,
                                           attn_bias=attn_bias, need_weights=need_weights)
@@ -193,60 +201,16 @@ class MultiHeadAttention(nn.Module):
                       key_padding_mask: torch.Tensor | None, attn_mask: torch.Tensor | None,
                       is_causal: bool, attn_bias: torch.Tensor | None, need_weights: bool
                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Attention of projected heads ``q (B, H, T, Dh)`` over ``k, v (B, H, S, Dh)``:
-        masks combined and checked, then the readable or the fast path.
+        """Attention of projected heads ``q (B, H, T, Dh)`` over ``k, v (B, H, S, Dh)``: the
+        layer's masks checked and combined, then :func:`~course_lib.attention.scores.attend`.
         Returns ``(out (B, H, T, Dh), weights (B, H, T, S) or None)``."""
         B, _, T, _ = q.shape
         S = k.shape[-2]
-        # The fused kernel has its own top-left-aligned causal flag: use it (no mask is
-        # built) when it means the same as ours, i.e. no other mask and T == S.
-        use_flag = (is_causal and T == S and key_padding_mask is None and attn_mask is None
-                    and attn_bias is None and not need_weights)
-        mask = None if use_flag else self._combined_mask(
-            B, T, S, key_padding_mask, attn_mask, is_causal, q.device)
+        mask = layer_mask(B, self.num_heads, T, S, key_padding_mask, attn_mask)
         if attn_bias is not None:
-            self._check_bias(attn_bias, B, T, S)
-        dropout = self.dropout if self.training else 0.0
-        if need_weights:
-            return self._attend_readable(q, k, v, mask, attn_bias, dropout)
-        return self._attend_fast(q, k, v, mask, attn_bias, dropout, use_flag), None
-
-    def _attend_readable(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                         mask: torch.Tensor | None, attn_bias: torch.Tensor | None,
-                         dropout: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores -> (+ bias) -> masked softmax -> dropout -> weights @ v, step by step."""
-        scores = scaled_dot_product_scores(q, k)  # (B, H, T, S)
-        if attn_bias is not None:
-            scores = scores + attn_bias
-        weights = masked_softmax(scores, mask)
-        used = F.dropout(weights, p=dropout) if dropout > 0 else weights
-        return used @ v, weights
-
-    @staticmethod
-    def _attend_fast(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     mask: torch.Tensor | None, attn_bias: torch.Tensor | None, dropout: float,
-                     use_flag: bool) -> torch.Tensor:
-        """PyTorch's fused kernel, made to give zeros (not NaN) for fully masked rows."""
-        empty_rows = None
-        if mask is not None:
-            has_key = mask.any(dim=-1, keepdim=True)  # (..., T, 1)
-            if not bool(has_key.all()):
-                # Let empty rows attend everywhere (finite), then zero their output; the
-                # zeroing also zeroes their gradient, so no NaN reaches backward either.
-                empty_rows = ~has_key
-                mask = mask | empty_rows
-        if attn_bias is not None:
-            # The fused kernel takes one float mask: the bias plus -inf where masked.
-            attn = attn_bias.to(q.dtype)
-            if mask is not None:
-                attn = attn.masked_fill(~mask, float("-inf"))
-        else:
-            attn = mask
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn, dropout_p=dropout,
-                                             is_causal=use_flag)
-        if empty_rows is not None:
-            out = out.masked_fill(empty_rows, 0.0)
-        return out
+            check_bias(attn_bias, (B, self.num_heads, T, S))
+        return attend(q, k, v, mask=mask, bias=attn_bias, is_causal=is_causal,
+                      dropout=self.dropout if self.training else 0.0, need_weights=need_weights)
 
 
 def copy_from_torch_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:

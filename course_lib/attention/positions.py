@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from course_lib.attention.scores import masked_softmax
+from course_lib.core.validation import check_positive
 
 __all__ = [
     "sinusoidal_encoding", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
@@ -49,9 +50,8 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
     one per ~60 000, so nearby positions get similar codes and ``PE[pos + k]`` is a fixed
     rotation of ``PE[pos]``.
     """
-    if max_len < 0 or d_model < 1:
-        raise ValueError(f"sinusoidal_encoding: expected max_len >= 0 and d_model >= 1, "
-                         f"got max_len={max_len}, d_model={d_model}")
+    check_positive("max_len", max_len, minimum=0)
+    check_positive("d_model", d_model)
     position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 2i for each pair
     angle = position / 10000.0 ** (two_i / d_model)  # (max_len, ceil(d/2))
@@ -130,8 +130,7 @@ class RelativePositionRepresentations(nn.Module):
 
     def __init__(self, head_dim: int, max_relative_position: int) -> None:
         super().__init__()
-        if max_relative_position < 1:
-            raise ValueError(f"max_relative_position: expected >= 1, got {max_relative_position}")
+        check_positive("max_relative_position", max_relative_position)
         self.max_relative_position = max_relative_position
         self.key_embeddings = nn.Embedding(2 * max_relative_position + 1, head_dim)
         self.value_embeddings = nn.Embedding(2 * max_relative_position + 1, head_dim)
@@ -207,8 +206,7 @@ def alibi_slopes(num_heads: int) -> torch.Tensor:
     ratio (``2^-1 .. 2^-8`` for 8 heads). Otherwise, as in the paper: the slopes of the
     largest power of 2 below ``H``, then every other slope of ``2 *`` that power.
     """
-    if num_heads < 1:
-        raise ValueError(f"num_heads: expected >= 1, got {num_heads}")
+    check_positive("num_heads", num_heads)
 
     def power_of_2(n: int) -> list[float]:
         start = 2.0 ** (-8.0 / n)

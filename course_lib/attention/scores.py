@@ -1,5 +1,6 @@
-"""Scores and the attention they make: scoring functions, masked softmax, scaled dot-product
-attention, additive (Bahdanau) attention.
+"""Scores and the attention they make: scoring functions, masked softmax, :func:`attend` (the
+one attention path every layer of the library calls), scaled dot-product attention, additive
+(Bahdanau) attention.
 
 Shapes: ``B`` batch, ``T`` number of queries (target length), ``S`` number of keys
 (source length), ``Dk``/``Dv`` key/value width. Masks are bool with ``True`` = "may attend"
@@ -15,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.core.masks import check_mask
+from course_lib.core.masks import causal_mask, check_mask
 from course_lib.core.validation import check_rank
 
 __all__ = [
     "masked_softmax", "dot_product_scores", "scaled_dot_product_scores", "AdditiveScore",
-    "GeneralScore", "scaled_dot_product_attention", "AdditiveAttention",
+    "GeneralScore", "attend", "scaled_dot_product_attention", "AdditiveAttention",
 ]
 
 
@@ -114,10 +115,96 @@ class GeneralScore(nn.Module):
 
 
 # --------------------------------------------------------------------------- attention
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
+           mask: torch.Tensor | None = None, bias: torch.Tensor | None = None,
+           is_causal: bool = False, scale: float | None = None, dropout: float = 0.0,
+           need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The one attention path every layer calls: scores, bias, masks, scale, softmax, values.
+
+    ``softmax(q k^T * scale + bias, masked) v`` with ``scale = 1 / sqrt(d)`` by default.
+    Two ways to compute it, the same function (tested equal):
+
+    * ``need_weights=True``, the readable path: scores -> (+ bias) -> masked softmax ->
+      dropout -> weights @ v, returning the weights (those before dropout);
+    * otherwise PyTorch's fused ``F.scaled_dot_product_attention``, which returns no weights.
+
+    Args:
+        q: ``(..., T, d)``; k: ``(..., S, d)``; v: ``(..., S, dv)``.
+        mask: bool broadcastable to ``(..., T, S)``, ``True`` = may attend.
+        bias: float broadcastable to ``(..., T, S)``, added to the scaled scores (ALiBi,
+            T5, Shaw's relative term).
+        is_causal: add a causal mask, queries aligned with the *last* ``T`` keys (as
+            :func:`course_lib.core.masks.causal_mask`: right for a KV cache).
+        dropout: probability of dropping a weight (pass 0 in eval mode).
+
+    Returns:
+        ``(out (..., T, dv), weights (..., T, S) or None)``. A query whose keys are all
+        masked out gets zero weights and a zero output (never NaN, in either path).
+    """
+    _check_same_width(q, k)
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"v: expected {k.shape[-2]} rows (the number of keys), "
+                         f"got shape {tuple(v.shape)}")
+    T, S = q.shape[-2], k.shape[-2]
+    # The fused kernel has its own causal flag, aligned top-left: use it (no mask is built)
+    # when it means the same as ours, i.e. no other mask and T == S.
+    use_flag = (is_causal and T == S and mask is None and bias is None and not need_weights)
+    if is_causal and not use_flag:
+        causal = causal_mask(T, S, device=q.device)
+        mask = causal if mask is None else mask & causal
+    if mask is not None:
+        check_mask(mask, "mask", (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), T, S))
+    if need_weights:
+        return _attend_readable(q, k, v, mask, bias, scale, dropout)
+    return _attend_fused(q, k, v, mask, bias, scale, dropout, use_flag), None
+
+
+def _attend_readable(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     mask: torch.Tensor | None, bias: torch.Tensor | None,
+                     scale: float | None, dropout: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores -> (+ bias) -> masked softmax -> dropout -> weights @ v, step by step."""
+    if scale is None:
+        scores = scaled_dot_product_scores(q, k)  # (..., T, S)
+    else:
+        scores = dot_product_scores(q, k) * scale
+    if bias is not None:
+        scores = scores + bias
+    weights = masked_softmax(scores, mask)
+    used = F.dropout(weights, p=dropout) if dropout > 0 else weights
+    return used @ v, weights
+
+
+def _attend_fused(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                  mask: torch.Tensor | None, bias: torch.Tensor | None, scale: float | None,
+                  dropout: float, use_flag: bool) -> torch.Tensor:
+    """PyTorch's fused kernel, made to give zeros (not NaN) for fully masked rows."""
+    empty_rows = None
+    if mask is not None:
+        has_key = mask.any(dim=-1, keepdim=True)  # (..., T, 1)
+        if not bool(has_key.all()):
+            # Let empty rows attend everywhere (finite), then zero their output; the
+            # zeroing also zeroes their gradient, so no NaN reaches backward either.
+            empty_rows = ~has_key
+            mask = mask | empty_rows
+    if bias is not None:
+        # The fused kernel takes one float mask: the bias plus -inf where masked.
+        attn = bias.to(q.dtype)
+        if mask is not None:
+            attn = attn.masked_fill(~mask, float("-inf"))
+    else:
+        attn = mask
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn, dropout_p=dropout,
+                                         is_causal=use_flag, scale=scale)
+    if empty_rows is not None:
+        out = out.masked_fill(empty_rows, 0.0)
+    return out
+
+
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                  mask: torch.Tensor | None = None, dropout: float = 0.0,
                                  training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Readable scaled dot-product attention ``softmax(q k^T / sqrt(d)) v``.
+    """Readable scaled dot-product attention ``softmax(q k^T / sqrt(d)) v`` (lesson 03's
+    formula; :func:`attend`'s readable path).
 
     Args:
         q: ``(..., T, d)`` queries.  k: ``(..., S, d)`` keys.  v: ``(..., S, dv)`` values.
@@ -128,12 +215,9 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
         ``(out (..., T, dv), weights (..., T, S))``. The weights are those *before*
         dropout (what the model "looks at"); the output uses the dropped-out ones.
     """
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"v: expected {k.shape[-2]} rows (the number of keys), "
-                         f"got shape {tuple(v.shape)}")
-    weights = masked_softmax(scaled_dot_product_scores(q, k), mask)
-    used = F.dropout(weights, p=dropout) if training and dropout > 0 else weights
-    return used @ v, weights
+    # need_weights: the readable path, whose weights are always a tensor
+    return attend(q, k, v, mask=mask, dropout=dropout if training else 0.0,
+                  need_weights=True)  # type: ignore[return-value]
 
 
 class AdditiveAttention(nn.Module):

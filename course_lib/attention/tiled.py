@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.core.validation import check_positive
+
 __all__ = ["full_attention", "online_softmax_update", "tiled_attention"]
 
 
@@ -63,8 +65,7 @@ def tiled_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, tile_size: int 
     :func:`full_attention` to rounding, holding one ``tile x tile`` score block at a time.
     ``causal`` aligns the queries with the last keys (as :func:`course_lib.core.masks.causal_mask`).
     """
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size <= 0:
-        raise ValueError(f"tile_size: expected a positive integer, got {tile_size!r}")
+    check_positive("tile_size", tile_size)
     if q.shape[-1] != k.shape[-1] or k.shape[:-1] != v.shape[:-1]:
         raise ValueError(f"q, k, v: expected q (..., T, d), k (..., S, d), v (..., S, dv), "
                          f"got {q.shape}, {k.shape}, {v.shape}")

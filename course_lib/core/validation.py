@@ -6,11 +6,15 @@ A leaf module: it imports nothing from course_lib, so every layer may use it.
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-__all__ = ["check_rank", "check_positive_ints", "check_divisible", "check_probability", "check_ids"]
+__all__ = ["check_rank", "check_positive", "check_number", "check_choice", "check_fraction",
+           "check_heads", "check_positive_ints", "check_divisible", "check_probability",
+           "check_ids"]
 
 
 def check_rank(x: torch.Tensor, rank: int, name: str, expected: str) -> None:
@@ -19,16 +23,57 @@ def check_rank(x: torch.Tensor, rank: int, name: str, expected: str) -> None:
         raise ValueError(f"{name}: expected shape {expected}, got {tuple(x.shape)}")
 
 
+# --------------------------------------------------------------------------- single values
+def check_positive(name: str, value: Any, minimum: int = 1) -> None:
+    """Raise unless ``value`` is an int (not a bool) ``>= minimum``.
+
+    >>> check_positive("window", window)            # "window: expected a positive integer"
+    >>> check_positive("max_new_tokens", n, minimum=0)
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+
+
+def check_number(name: str, value: Any, minimum: float = 0.0, *, strict: bool = False) -> None:
+    """Raise unless ``value`` is a real number ``>= minimum`` (``> minimum`` when ``strict``)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and (
+        value > minimum if strict else value >= minimum)
+    if not ok:
+        if strict and minimum == 0:
+            what = "a positive number"
+        else:
+            what = f"a number {'>' if strict else '>='} {minimum:g}"
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    """Raise unless ``value`` is one of ``choices`` (named in the message)."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {tuple(choices)}, got {value!r}")
+
+
+def check_fraction(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a probability in ``[0, 1)`` (a dropout rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
+
+
+def check_heads(d_model: int, num_heads: int, name: str = "d_model") -> None:
+    """Raise unless ``num_heads >= 1`` divides ``d_model`` (every head gets ``D / H`` dims)."""
+    check_positive("num_heads", num_heads)
+    if d_model % num_heads:
+        raise ValueError(f"{name}: expected a multiple of num_heads={num_heads}, got {d_model}")
+
+
+# --------------------------------------------------------------------------- config fields
 def check_positive_ints(config: Any, *names: str, minimum: int = 1) -> None:
     """Raise unless every field ``names`` of ``config`` is an int ``>= minimum``.
 
     >>> check_positive_ints(config, "d_model", "num_heads")  # in a config's __post_init__
     """
     for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise ValueError(f"{name}: expected {what}, got {value!r}")
+        check_positive(name, getattr(config, name), minimum)
 
 
 def check_divisible(config: Any, name: str, by: str) -> None:
@@ -40,9 +85,7 @@ def check_divisible(config: Any, name: str, by: str) -> None:
 
 def check_probability(config: Any, name: str) -> None:
     """Raise unless ``config.<name>`` is in ``[0, 1)`` (a dropout probability)."""
-    value = getattr(config, name)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name}: expected a probability in [0, 1), got {value}")
+    check_fraction(name, getattr(config, name))
 
 
 def check_ids(ids: torch.Tensor, name: str, dims: str = "B, T", max_len: int | None = None,

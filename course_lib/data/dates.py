@@ -55,6 +55,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.validation import check_positive
 from course_lib.data.vocab import Vocab
 
 __all__ = [
@@ -248,8 +249,7 @@ def make_date_splits(seed: int = 0, n_train: int = 20000, n_val: int = 1000,
     Returns a :class:`DateSplits`; the vocabularies cover every format, not only those used.
     """
     for name, n in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
-        if n < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {n}")
+        check_positive(name, n)
     formats = list(FORMATS) if formats is None else list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.validation import check_positive
 from course_lib.data.vocab import Vocab
 
 __all__ = [
@@ -194,8 +195,7 @@ def make_diary_stories(num_examples: int, *, seed: int, languages: Sequence[str]
     probability ``leave_probability`` (1: always, as in the lecture's story). The language
     of each story is drawn from ``languages``.
     """
-    if num_examples < 1:
-        raise ValueError(f"num_examples: expected a positive integer, got {num_examples}")
+    check_positive("num_examples", num_examples)
     unknown = [lang for lang in languages if lang not in _PLACE_WORDS]
     if not languages or unknown:
         raise ValueError(f"languages: expected a non-empty subset of ('en', 'zh'), "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.validation import check_positive
 from course_lib.data.vocab import Vocab
 
 __all__ = ["COLOURS", "SHAPES", "ROWS", "COLUMNS", "ANSWERS", "QUESTION_LENGTH", "VQAData",
@@ -89,8 +90,7 @@ class VQAData:
 def make_vqa_data(num_examples: int, *, seed: int = 0, grid: int = 3, cell: int = 4,
                   min_objects: int = 2, max_objects: int = 5, noise: float = 0.1) -> VQAData:
     """``num_examples`` seeded (image, question, answer) triples; see the module docstring."""
-    if num_examples < 1:
-        raise ValueError(f"num_examples: expected a positive integer, got {num_examples}")
+    check_positive("num_examples", num_examples)
     if grid != len(ROWS):
         raise ValueError(f"grid: expected {len(ROWS)} (the question words name 3 rows and "
                          f"3 columns), got {grid}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.validation import check_positive
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 
 __all__ = [
@@ -70,17 +71,12 @@ class Seq2SeqData:
         return self.src, self.tgt_in, self.tgt_out
 
 
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-
-
 def _random_symbol_sequences(num_examples: int, min_len: int, max_len: int, num_symbols: int,
                              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, max_len) random symbols (padded with PAD_ID) and their (N,) lengths."""
-    _check_positive("num_examples", num_examples)
-    _check_positive("min_len", min_len)
-    _check_positive("num_symbols", num_symbols)
+    check_positive("num_examples", num_examples)
+    check_positive("min_len", min_len)
+    check_positive("num_symbols", num_symbols)
     if max_len < min_len:
         raise ValueError(f"max_len: expected >= min_len = {min_len}, got {max_len}")
     lengths = torch.randint(min_len, max_len + 1, (num_examples,), generator=generator)
@@ -156,11 +152,10 @@ def first_token_recall(num_examples: int, num_distractors: int, num_classes: int
             ``shared_symbols``); vocabulary size :func:`recall_vocab_size`.
         y: (N,) class labels in ``0 .. num_classes - 1``.
     """
-    _check_positive("num_examples", num_examples)
-    _check_positive("num_classes", num_classes)
-    _check_positive("num_distractor_symbols", num_distractor_symbols)
-    if not isinstance(num_distractors, int) or num_distractors < 0:
-        raise ValueError(f"num_distractors: expected an integer >= 0, got {num_distractors!r}")
+    check_positive("num_examples", num_examples)
+    check_positive("num_classes", num_classes)
+    check_positive("num_distractor_symbols", num_distractor_symbols)
+    check_positive("num_distractors", num_distractors, minimum=0)
     generator = torch.Generator().manual_seed(seed)
     y = torch.randint(0, num_classes, (num_examples,), generator=generator)
     low = 0 if shared_symbols else num_classes
@@ -187,7 +182,7 @@ def adding_problem(num_examples: int, length: int, *,
         x: (N, T, 2) float; ``x[..., 0]`` the numbers, ``x[..., 1]`` the markers.
         y: (N,) float targets.
     """
-    _check_positive("num_examples", num_examples)
+    check_positive("num_examples", num_examples)
     if not isinstance(length, int) or length < 2:
         raise ValueError(f"length: expected an integer >= 2, got {length!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -217,8 +212,8 @@ def previous_token_task(num_examples: int, length: int, num_symbols: int = 16, *
         y: ``(N, T)`` targets: ``y[:, t] = x[:, t - 1]``; ``y[:, 0] = -100`` (no answer;
             ``cross_entropy``'s default ``ignore_index``).
     """
-    _check_positive("num_examples", num_examples)
-    _check_positive("num_symbols", num_symbols)
+    check_positive("num_examples", num_examples)
+    check_positive("num_symbols", num_symbols)
     if not isinstance(length, int) or length < 2:
         raise ValueError(f"length: expected an integer >= 2, got {length!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -243,7 +238,7 @@ def associative_recall(num_examples: int, num_pairs: int, num_keys: int = 16,
     """
     for name, value in (("num_examples", num_examples), ("num_pairs", num_pairs),
                         ("num_keys", num_keys), ("num_values", num_values)):
-        _check_positive(name, value)
+        check_positive(name, value)
     if num_pairs > num_keys:
         raise ValueError(f"num_pairs: expected <= num_keys={num_keys} (distinct keys), "
                          f"got {num_pairs}")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from course_lib.core.validation import check_positive
 from course_lib.data.vocab import Vocab
 
 __all__ = [
@@ -211,8 +212,7 @@ def load_corpus(name: str = PYDOC_TOPICS, val_fraction: float = 0.1) -> CharCorp
 def _check_windows(ids: torch.Tensor, max_len: int) -> None:
     if ids.ndim != 1:
         raise ValueError(f"ids: expected a 1-D sequence, got shape {tuple(ids.shape)}")
-    if max_len < 1:
-        raise ValueError(f"max_len: expected a positive integer, got {max_len}")
+    check_positive("max_len", max_len)
     if len(ids) < max_len + 1:
         raise ValueError(f"ids: expected at least max_len + 1 = {max_len + 1} "
                          f"tokens, got {len(ids)}")
@@ -228,8 +228,7 @@ def random_windows(ids: torch.Tensor, batch_size: int, max_len: int,
     ``x[b, :t+1]``: one window gives ``T`` next-character examples at once.
     """
     _check_windows(ids, max_len)
-    if batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
+    check_positive("batch_size", batch_size)
     starts = torch.randint(0, len(ids) - max_len, (batch_size,), generator=generator)
     offsets = torch.arange(max_len + 1)
     windows = ids[starts[:, None] + offsets]  # (B, T+1) by one gather, no Python loop

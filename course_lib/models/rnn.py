@@ -24,7 +24,7 @@ from torch import nn
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.attention.positions import LearnedPositionalEmbedding
-from course_lib.core.validation import check_divisible, check_positive_ints
+from course_lib.core.validation import check_choice, check_divisible, check_positive_ints
 
 __all__ = [
     "Params", "init_rnn_params", "rnn_step_numpy", "rnn_forward_numpy", "rnn_backward_numpy",
@@ -249,8 +249,7 @@ class RecurrentClassifierConfig:
     gate_bias: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind: expected one of {sorted(_KINDS)}, got {self.kind!r}")
+        check_choice("kind", self.kind, sorted(_KINDS))
         check_positive_ints(self, "vocab_size", "num_classes", "hidden_size", "embed_dim")
 
 

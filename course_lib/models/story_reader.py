@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.attention import masked_softmax
+from course_lib.core.validation import check_positive_ints
 
 __all__ = ["StoryReaderConfig", "StoryReader"]
 
@@ -58,10 +59,7 @@ class StoryReaderConfig:
     d_ff: int = 32
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "num_classes", "d_model", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(self, "vocab_size", "num_classes", "d_model", "d_ff")
         if not 0 <= self.pad_id < self.vocab_size:
             raise ValueError(f"pad_id: expected an id in [0, {self.vocab_size}), got {self.pad_id}")
 

@@ -38,6 +38,7 @@ from course_lib.attention import MultiHeadAttention, copy_from_torch_mha
 from course_lib.attention.positions import SinusoidalPositionalEncoding
 from course_lib.core.modules import evaluating
 from course_lib.core.validation import (
+    check_choice,
     check_divisible,
     check_ids,
     check_positive_ints,
@@ -69,9 +70,7 @@ class PositionwiseFFN(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0,
                  activation: str = "relu") -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, "
-                             f"got {activation!r}")
+        check_choice("activation", activation, sorted(_ACTIVATIONS))
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
@@ -309,9 +308,7 @@ class TransformerConfig:
         check_positive_ints(self, "num_encoder_layers", "num_decoder_layers", minimum=0)
         check_divisible(self, "d_model", "num_heads")
         check_probability(self, "dropout")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+        check_choice("activation", self.activation, sorted(_ACTIVATIONS))
 
 
 class Transformer(nn.Module):

@@ -28,6 +28,7 @@ from course_lib.attention.positions import (
     alibi_bias,
 )
 from course_lib.core.validation import (
+    check_choice,
     check_divisible,
     check_ids,
     check_positive_ints,
@@ -64,10 +65,8 @@ class VariantLMConfig:
         check_positive_ints(self, "vocab_size", "max_len", "d_model", "num_heads",
                             "num_layers")
         check_divisible(self, "d_model", "num_heads")
-        if self.positions not in POSITIONS:
-            raise ValueError(f"positions: expected one of {POSITIONS}, got {self.positions!r}")
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention: expected one of {ATTENTIONS}, got {self.attention!r}")
+        check_choice("positions", self.positions, POSITIONS)
+        check_choice("attention", self.attention, ATTENTIONS)
         if self.attention == "linear" and self.positions not in ("none", *_ABSOLUTE):
             raise ValueError(f"positions: linear attention here takes 'none', 'learned' or "
                              f"'sinusoidal', got {self.positions!r}")

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.core.tensors import to_numpy
+
 __all__ = [
     "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
     "check_true", "summary", "RESULTS",
@@ -68,13 +70,6 @@ def _show_full_traceback_after_cell(error: BaseException) -> None:
                  "text/plain": "full traceback:\n" + text}, raw=True)
 
     shell.events.register("post_execute", show)
-
-
-def to_numpy(value: Any) -> np.ndarray:
-    """Convert a tensor, array, scalar or nested list to a NumPy array (detached, on CPU)."""
-    if hasattr(value, "detach"):  # torch.Tensor, without importing torch here
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def describe(value: Any) -> str:

@@ -30,6 +30,9 @@ import time
 import numpy as np
 import torch
 
+from course_lib.core.machine import available_cores
+from course_lib.core.validation import check_positive
+
 __all__ = [
     "pick_device", "seed_everything", "set_threads", "available_cores", "explicit_threads",
     "ThreadTuner", "thread_candidates", "thread_tuner", "fastest_thread_count",
@@ -75,8 +78,7 @@ def set_threads(num_threads: int | None = None) -> int:
     global _auto_threads
     if num_threads is None:
         num_threads = available_cores()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads: expected a positive integer, got {num_threads!r}")
+    check_positive("num_threads", num_threads)
     torch.set_num_threads(num_threads)
     _auto_threads = False
     return num_threads
@@ -201,14 +203,6 @@ def thread_tuner() -> ThreadTuner | None:
         return None
     candidates = thread_candidates(available_cores())
     return ThreadTuner(candidates) if len(candidates) > 1 else None
-
-
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity, unlike ``os.cpu_count``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows have no sched_getaffinity
-        return os.cpu_count() or 1
 
 
 def environment_report() -> dict[str, str]:

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from course_lib.core.tensors import to_numpy
+
 __all__ = [
     "to_numpy",
     "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
@@ -20,13 +22,6 @@ __all__ = [
     "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
     "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
 ]
-
-
-def to_numpy(x, dtype=None) -> np.ndarray:
-    """A tensor (any device, with or without grad), array or list as a NumPy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu()
-    return np.asarray(x, dtype=dtype)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from course_lib.core.validation import check_positive
 from course_lib.models.gpt import GPT, GPTConfig
 from course_lib.training.language_model import lm_loss
 from course_lib.training.loop import seeded, train
@@ -149,8 +150,7 @@ def train_data_parallel(config: GPTConfig, x: torch.Tensor, y: torch.Tensor, *, 
     reason = gloo_unavailable_reason()
     if reason:
         raise RuntimeError(reason)
-    if world_size < 1:
-        raise ValueError(f"world_size: expected a positive integer, got {world_size}")
+    check_positive("world_size", world_size)
     env = {**WORKER_ENV, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # children copy the environment when they start

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.validation import check_positive
+
 __all__ = ["OPTIMIZER_STATES", "TrainingMemory", "training_memory", "gpt_activation_bytes",
            "measured_training_memory", "saved_activation_bytes"]
 
@@ -81,8 +83,7 @@ def training_memory(num_params: int, *, optimizer: str = "adam", mixed_precision
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZER_STATES)}, "
                          f"got {optimizer!r}")
-    if world_size < 1:
-        raise ValueError(f"world_size: expected a positive integer, got {world_size}")
+    check_positive("world_size", world_size)
     if zero_stage not in (0, 1, 2, 3):
         raise ValueError(f"zero_stage: expected 0, 1, 2 or 3, got {zero_stage}")
     weight_bytes = 2 if mixed_precision else 4

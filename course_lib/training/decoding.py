@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from course_lib.core.validation import check_number, check_positive
+
 __all__ = [
     "map_state", "greedy_decode", "beam_search", "sequence_log_prob", "beam_step",
 ]
@@ -69,9 +71,8 @@ def greedy_decode(step_fn: StepFn, bos_id: int, eos_id: int, batch_size: int, ma
         scores: (B,) float, the sum of the chosen tokens' log-probabilities up to and
             including the first ``<eos>``.
     """
-    if batch_size < 1 or max_len < 1:
-        raise ValueError(f"batch_size, max_len: expected positive integers, got "
-                         f"{batch_size}, {max_len}")
+    check_positive("batch_size", batch_size)
+    check_positive("max_len", max_len)
     prefix = torch.full((batch_size, 1), bos_id, dtype=torch.long, device=device)
     scores = torch.zeros(batch_size, device=device)
     finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
@@ -109,11 +110,9 @@ def beam_search(step_fn: StepFn, bos_id: int, eos_id: int, beam_size: int, max_l
             ``<eos>``), or (B, K, L) with all K hypotheses, best first, if ``return_all``.
         scores: (B,) or (B, K), the length-normalised scores used for ranking.
     """
-    if beam_size < 1 or max_len < 1:
-        raise ValueError(f"beam_size, max_len: expected positive integers, got "
-                         f"{beam_size}, {max_len}")
-    if length_penalty < 0:
-        raise ValueError(f"length_penalty: expected >= 0, got {length_penalty}")
+    check_positive("beam_size", beam_size)
+    check_positive("max_len", max_len)
+    check_number("length_penalty", length_penalty)
     if state is not None:
         first = _first_tensor(state)
         batch_size = first.shape[0]

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from course_lib.core.modules import count_parameters, evaluating, seeded
+from course_lib.core.validation import check_positive
 from course_lib.notebook import environment as env
 
 __all__ = [
@@ -66,8 +67,7 @@ def random_batches(*tensors: torch.Tensor, batch_size: int,
         if t.shape[0] != n:
             raise ValueError(f"random_batches: every tensor needs first dimension {n}, "
                              f"got shape {tuple(t.shape)}")
-    if not 0 < batch_size:
-        raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
+    check_positive("batch_size", batch_size)
     while True:
         order = torch.randperm(n, generator=generator)
         for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
@@ -105,10 +105,9 @@ def train(
 
     Returns a :class:`TrainHistory`.
     """
-    if steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps}")
-    if eval_every is not None and eval_every < 1:
-        raise ValueError(f"eval_every: expected a positive integer or None, got {eval_every}")
+    check_positive("steps", steps)
+    if eval_every is not None:
+        check_positive("eval_every", eval_every)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     next_batch = _batch_source(batches)
     history = TrainHistory()

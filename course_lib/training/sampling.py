@@ -28,6 +28,7 @@ from torch import nn
 
 from course_lib.analysis.timing import interleaved_times, median_ratio
 from course_lib.core.modules import evaluating
+from course_lib.core.validation import check_number, check_positive
 
 __all__ = [
     "GenerationTiming", "time_generation",
@@ -55,8 +56,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
         ``k``-th value are kept, so a row may keep more than ``k`` when scores are equal).
     """
     _check_logits(logits)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k: expected an integer >= 1, got {k!r}")
+    check_positive("top_k", k)
     if k >= logits.shape[-1]:
         return logits
     kth_value = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1)
@@ -116,9 +116,7 @@ def sample_next_token(
     if logits.dim() != 2:
         raise ValueError(f"logits: expected shape (B, V), got {tuple(logits.shape)}")
     _check_logits(logits)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or temperature < 0:
-        raise ValueError(f"temperature: expected a number >= 0, got {temperature!r}")
+    check_number("temperature", temperature)
     if temperature == 0:
         # Validate the other arguments anyway, so a typo does not hide behind greedy mode.
         if top_k is not None:
@@ -156,9 +154,7 @@ def _check_prompt(prompt: torch.Tensor, max_new_tokens: int) -> None:
         raise ValueError(f"prompt: expected shape (B, T0) with T0 >= 1, got {tuple(prompt.shape)}")
     if prompt.dtype not in (torch.int64, torch.int32):
         raise ValueError(f"prompt: expected integer token ids, got dtype {prompt.dtype}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
-            or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens: expected an integer >= 0, got {max_new_tokens!r}")
+    check_positive("max_new_tokens", max_new_tokens, minimum=0)
 
 
 @torch.no_grad()

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from course_lib.core.validation import check_number, check_positive
+
 __all__ = [
     "noam_lr", "inverse_sqrt_lr", "warmup_cosine_lr", "noam_schedule",
     "inverse_sqrt_schedule", "warmup_cosine_schedule", "trace_schedule",
@@ -38,11 +40,6 @@ def _check_steps(step: Steps) -> np.ndarray:
     if s.size and s.min() < 1:
         raise ValueError(f"step: expected optimiser steps counted from 1, got {s.min():g}")
     return s
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name}: expected a positive number, got {value}")
 
 
 def _out(value: np.ndarray) -> float | np.ndarray:
@@ -62,8 +59,8 @@ def noam_lr(step: Steps, d_model: int, warmup_steps: int,
 
     ``step`` may be an int or an array of ints (>= 1); the result has the same shape.
     """
-    _check_positive("d_model", d_model)
-    _check_positive("warmup_steps", warmup_steps)
+    check_number("d_model", d_model, strict=True)
+    check_number("warmup_steps", warmup_steps, strict=True)
     s = _check_steps(step)
     return _out(factor * d_model ** -0.5 * np.minimum(s ** -0.5, s * warmup_steps ** -1.5))
 
@@ -74,8 +71,8 @@ def inverse_sqrt_lr(step: Steps, peak_lr: float, warmup_steps: int) -> float | n
     Equals :func:`noam_lr` with ``factor = peak_lr * sqrt(d_model * warmup_steps)``; this form
     is easier to tune, because the number one chooses is the largest rate the model will see.
     """
-    _check_positive("peak_lr", peak_lr)
-    _check_positive("warmup_steps", warmup_steps)
+    check_number("peak_lr", peak_lr, strict=True)
+    check_number("warmup_steps", warmup_steps, strict=True)
     s = _check_steps(step)
     return _out(peak_lr * np.minimum(s / warmup_steps, np.sqrt(warmup_steps / s)))
 
@@ -88,8 +85,8 @@ def warmup_cosine_lr(step: Steps, peak_lr: float, warmup_steps: int, total_steps
     linear warmup in front it is the schedule most language models are trained with today.
     After ``total_steps`` the rate stays at ``min_lr``.
     """
-    _check_positive("peak_lr", peak_lr)
-    _check_positive("warmup_steps", warmup_steps)
+    check_number("peak_lr", peak_lr, strict=True)
+    check_number("warmup_steps", warmup_steps, strict=True)
     if total_steps <= warmup_steps:
         raise ValueError(f"total_steps: expected more than warmup_steps ({warmup_steps}), "
                          f"got {total_steps}")
@@ -116,14 +113,14 @@ def noam_schedule(optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: 
     ``noam_schedule(opt, d_model, warmup_steps)``; call ``scheduler.step()`` after every
     ``optimizer.step()`` (:func:`course_lib.training.loop.train` does).
     """
-    _check_positive("d_model", d_model)
-    _check_positive("warmup_steps", warmup_steps)
+    check_number("d_model", d_model, strict=True)
+    check_number("warmup_steps", warmup_steps, strict=True)
     return LambdaLR(optimizer, _lambda_from(lambda k: noam_lr(k, d_model, warmup_steps)))
 
 
 def inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int) -> LambdaLR:
     """``LambdaLR`` following :func:`inverse_sqrt_lr`; the optimizer's lr is the peak rate."""
-    _check_positive("warmup_steps", warmup_steps)
+    check_number("warmup_steps", warmup_steps, strict=True)
     return LambdaLR(optimizer, _lambda_from(lambda k: inverse_sqrt_lr(k, 1.0, warmup_steps)))
 
 
@@ -145,8 +142,7 @@ def trace_schedule(make_scheduler: Callable[[torch.optim.Optimizer], LambdaLR], 
     rate ``base_lr`` stands in for the model's. Returns a ``(steps,)`` array. Lessons use it
     to plot what :func:`course_lib.training.loop.train` will actually do.
     """
-    if steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps}")
+    check_positive("steps", steps)
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
     scheduler = make_scheduler(optimizer)
     rates = np.empty(steps)
