@@ -1,8 +1,12 @@
-"""The flat modules of the course's first layout, mapped to their homes in the packages.
+"""The flat modules of the course's first layout, mapped to their homes in the packages, and
+the names that moved from one module to another.
 
 ``import course_lib.train`` (or ``from course_lib import viz``) still works in a learner's
 old code: the old name is an alias of the same module object, so classes, checkpoints and
-isinstance checks agree whichever name imported them.
+isinstance checks agree whichever name imported them. Likewise
+``from course_lib.models.transformer import fit_seq2seq`` still finds the function in its
+new home (:data:`MOVED_NAMES`): the old module answers for it on first use, so the library's
+own layers stay in order (no model module imports training code).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
-__all__ = ["MOVED", "install_aliases"]
+__all__ = ["MOVED", "MOVED_NAMES", "install_aliases", "moved_names"]
 
 #: old flat module -> its module in the package layout
 MOVED: dict[str, str] = {
@@ -38,6 +44,31 @@ MOVED: dict[str, str] = {
     "env": "notebook.environment", "checks": "notebook.checks", "feedback": "notebook.feedback",
     "viz": "notebook.plots",
 }
+
+
+#: module -> {name that left it: the module it lives in now}
+MOVED_NAMES: dict[str, dict[str, str]] = {
+    "course_lib.models.transformer": dict.fromkeys(
+        ["greedy_translate", "trim_padding", "exact_match", "paper_adam", "teacher_forcing_loss",
+         "fit_seq2seq"], "course_lib.training.seq2seq"),
+    "course_lib.models.seq2seq": dict.fromkeys(
+        ["sequence_loss", "greedy_with_attention", "predict_ids"], "course_lib.training.seq2seq"),
+    "course_lib.training.sampling": dict.fromkeys(
+        ["time_generation", "GenerationTiming"], "course_lib.analysis.timing"),
+}
+
+
+def moved_names(module: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that finds the names :data:`MOVED_NAMES` lists for ``module``
+    in their new homes (imported on first use), and raises ``AttributeError`` otherwise."""
+    moved = MOVED_NAMES[module]
+
+    def __getattr__(name: str) -> Any:
+        if name in moved:
+            return getattr(importlib.import_module(moved[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 class _AliasLoader(importlib.abc.Loader):

@@ -1,5 +1,6 @@
-"""GPT: shapes, causality, KV cache equals a full forward pass, tied embeddings, parameter
-count by hand, clear errors."""
+"""GPT: against an independent reference (torch's own Transformer layers with our weights),
+shapes, causality, KV cache equals a full forward pass, tied embeddings, GPT-2's residual
+initialisation, parameter count by hand, clear errors."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def ids(*shape: int, seed: int = 0, vocab: int = 17) -> torch.Tensor:
 
 def test_shapes_and_default_ffn_width():
     model = tiny()
-    assert model(ids(3, 10)).shape == (3, 10, 17)
+    logits, maps = model(ids(3, 10))
+    assert logits.shape == (3, 10, 17) and len(maps) == 0
     assert model.config.d_ff == 128
     assert model.max_len == 16
 
@@ -30,11 +32,11 @@ def test_gpt_is_causal():
     """Changing token t+1 does not change the logits at positions <= t."""
     model = tiny()
     idx = ids(2, 12)
-    base = model(idx)
+    base, _ = model(idx)
     for t in range(11):
         changed = idx.clone()
         changed[:, t + 1] = (changed[:, t + 1] + 1) % 17
-        out = model(changed)
+        out, _ = model(changed)
         torch.testing.assert_close(out[:, : t + 1], base[:, : t + 1])
         assert not torch.allclose(out[:, t + 1], base[:, t + 1])
 
@@ -43,13 +45,103 @@ def test_gpt_is_causal():
 def test_cached_logits_equal_the_full_forward(chunks):
     model = tiny(dropout=0.1)   # eval mode: dropout off, but the path is exercised
     idx = ids(2, sum(chunks), seed=1)
-    full = model(idx)
+    full, _ = model(idx)
     caches, start, pieces = model.make_caches(), 0, []
     for size in chunks:
-        pieces.append(model(idx[:, start:start + size], caches=caches))
+        pieces.append(model(idx[:, start:start + size], caches=caches)[0])
         start += size
     assert caches[0].length == sum(chunks) == caches[-1].length
     torch.testing.assert_close(torch.cat(pieces, 1), full, atol=1e-5, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- reference
+def _torch_reference(model: GPT) -> nn.ModuleDict:
+    """The same network built from torch's own layers, with ``model``'s weights copied in:
+    ``torch.nn.TransformerEncoderLayer(norm_first=True, activation="gelu")`` under a causal
+    mask is a pre-norm GPT block."""
+    c, dtype = model.config, model.token_embedding.weight.dtype
+    layers = nn.ModuleList(
+        nn.TransformerEncoderLayer(c.d_model, c.num_heads, c.d_ff, dropout=0.0,
+                                   activation="gelu", batch_first=True, norm_first=True,
+                                   dtype=dtype)
+        for _ in range(c.num_layers))
+    with torch.no_grad():
+        for theirs, ours in zip(layers, model.blocks, strict=True):
+            attn = ours.attn
+            theirs.self_attn.in_proj_weight.copy_(torch.cat(
+                [attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]))
+            theirs.self_attn.in_proj_bias.copy_(torch.cat(
+                [attn.q_proj.bias, attn.k_proj.bias, attn.v_proj.bias]))
+            theirs.self_attn.out_proj.load_state_dict(attn.out_proj.state_dict())
+            theirs.linear1.load_state_dict(ours.ffn.linear1.state_dict())
+            theirs.linear2.load_state_dict(ours.ffn.linear2.state_dict())
+            theirs.norm1.load_state_dict(ours.norm1.state_dict())
+            theirs.norm2.load_state_dict(ours.norm2.state_dict())
+    return nn.ModuleDict({"layers": layers,
+                          "norm": nn.LayerNorm(c.d_model, dtype=dtype)}).eval()
+
+
+def _reference_logits(model: GPT, reference: nn.ModuleDict, idx: torch.Tensor) -> torch.Tensor:
+    T = idx.shape[1]
+    x = model.token_embedding(idx) + model.position_embedding.embedding.weight[:T]
+    causal = nn.Transformer.generate_square_subsequent_mask(T, dtype=x.dtype)  # -inf above
+    for layer in reference["layers"]:
+        x = layer(x, src_mask=causal, is_causal=True)
+    reference["norm"].load_state_dict(model.final_norm.state_dict())
+    return reference["norm"](x) @ model.token_embedding.weight.T  # the tied output layer
+
+
+def test_logits_and_gradients_equal_torch_transformer_layers():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=17, max_len=16, d_model=32, num_heads=4, num_layers=3)
+                ).double().eval()
+    with torch.no_grad():  # move every weight off its initial value (biases are zeros)
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    reference = _torch_reference(model)
+    idx, targets = ids(2, 11, seed=3), ids(2, 11, seed=4)
+    ours, _ = model(idx)
+    theirs = _reference_logits(model, reference, idx)
+    torch.testing.assert_close(ours, theirs, atol=1e-10, rtol=1e-9)
+
+    def loss(logits: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits.transpose(1, 2), targets)
+
+    loss(ours).backward()
+    ours_grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    loss(_reference_logits(model, reference, idx)).backward()
+    for i, theirs_layer in enumerate(reference["layers"]):
+        stacked = torch.cat([ours_grads[f"blocks.{i}.attn.{n}_proj.weight"] for n in "qkv"])
+        torch.testing.assert_close(stacked, theirs_layer.self_attn.in_proj_weight.grad)
+        torch.testing.assert_close(ours_grads[f"blocks.{i}.ffn.linear2.weight"],
+                                   theirs_layer.linear2.weight.grad)
+        torch.testing.assert_close(ours_grads[f"blocks.{i}.norm1.weight"],
+                                   theirs_layer.norm1.weight.grad)
+        torch.testing.assert_close(ours_grads[f"blocks.{i}.attn.out_proj.bias"],
+                                   theirs_layer.self_attn.out_proj.bias.grad)
+    torch.testing.assert_close(ours_grads["final_norm.weight"], reference["norm"].weight.grad)
+    # the embeddings are shared by both graphs: their gradients now hold the reference's
+    for name in ("token_embedding.weight", "position_embedding.embedding.weight"):
+        torch.testing.assert_close(ours_grads[name], model.get_parameter(name).grad)
+
+
+def test_residual_projections_start_smaller_as_in_gpt2():
+    """GPT-2 scales the init of the layers that write into the residual stream by
+    1/sqrt(2 * layers); the other weights keep std 0.02 (measured over many entries)."""
+    model = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8)
+    block = model.blocks[3]
+    expected = 0.02 / (2 * 8) ** 0.5
+    assert block.attn.out_proj.weight.std().item() == pytest.approx(expected, rel=0.05)
+    assert block.ffn.linear2.weight.std().item() == pytest.approx(expected, rel=0.05)
+    assert block.attn.q_proj.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert block.ffn.linear1.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    plain = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8,
+                     scale_residual_init=False)
+    assert plain.blocks[3].attn.out_proj.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    # the same draws, scaled: the random stream is the one of the unscaled model
+    torch.testing.assert_close(block.ffn.linear2.weight,
+                               plain.blocks[3].ffn.linear2.weight * (2 * 8) ** -0.5)
 
 
 def test_tied_embeddings_are_one_tensor():
@@ -58,7 +150,7 @@ def test_tied_embeddings_are_one_tensor():
     # a gradient step on the shared matrix moves the embedding and the output layer together
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     before = model.token_embedding.weight.detach().clone()
-    model(ids(2, 6)).sum().backward()
+    model(ids(2, 6))[0].sum().backward()
     optimizer.step()
     assert not torch.equal(model.token_embedding.weight, before)
     assert torch.equal(model.lm_head.weight, model.token_embedding.weight)
@@ -84,9 +176,10 @@ def test_num_parameters_by_hand():
 def test_need_weights_gives_causal_distributions():
     model = tiny(num_layers=3)
     logits, maps = model(ids(2, 7), need_weights=True)
-    torch.testing.assert_close(logits, model(ids(2, 7)), atol=1e-5, rtol=1e-5)
-    assert [m.shape for m in maps] == [(2, 4, 7, 7)] * 3
-    for weights in maps:
+    torch.testing.assert_close(logits, model(ids(2, 7))[0], atol=1e-5, rtol=1e-5)
+    assert list(maps) == ["decoder_self"]
+    assert [m.shape for m in maps["decoder_self"]] == [(2, 4, 7, 7)] * 3
+    for weights in maps["decoder_self"]:
         torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 7))
         assert torch.all(weights.triu(diagonal=1) == 0)
 
@@ -97,7 +190,7 @@ def test_gpt_learns_a_repeating_pattern():
     pattern = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6]).repeat(2)[None, :]   # (1, 16)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(60):
-        logits = model(pattern[:, :-1])
+        logits, _ = model(pattern[:, :-1])
         loss = nn.functional.cross_entropy(logits.transpose(1, 2), pattern[:, 1:])
         optimizer.zero_grad()
         loss.backward()

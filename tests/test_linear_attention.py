@@ -41,8 +41,14 @@ def test_layer_is_causal_and_checks_arguments():
     layer = LinearAttention(8, 2)
     x = torch.randn(1, 6, 8)
     y = torch.cat([x[:, :4], torch.randn(1, 2, 8)], dim=1)
-    torch.testing.assert_close(layer(x, is_causal=True)[:, :4], layer(y, is_causal=True)[:, :4])
-    assert layer(x).shape == (1, 6, 8)
+    torch.testing.assert_close(layer(x, is_causal=True)[0][:, :4],
+                               layer(y, is_causal=True)[0][:, :4])
+    out, weights = layer(x)
+    assert out.shape == (1, 6, 8) and weights is None
+    readable, weights = layer(x, is_causal=True, need_weights=True)
+    torch.testing.assert_close(readable, layer(x, is_causal=True)[0])
+    assert weights.shape == (1, 2, 6, 6)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(1, 2, 6), atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="d_model"):
         LinearAttention(7, 2)
     with pytest.raises(ValueError, match="chunk"):

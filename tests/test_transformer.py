@@ -18,8 +18,8 @@ from course_lib.models.transformer import (
     TransformerDecoder,
     TransformerEncoder,
     copy_from_torch_transformer,
-    greedy_translate,
 )
+from course_lib.training.seq2seq import greedy_translate
 
 D, H, FF = 32, 4, 64
 
@@ -52,16 +52,17 @@ def test_equals_torch_transformer_with_masks(norm_first):
     tgt_real = padding_mask([5, 3, 1])
     causal = causal_mask(5)                       # (5, 5) True = may attend
 
-    out = ours(src, tgt, tgt_mask=causal, src_key_padding_mask=src_real,
-               tgt_key_padding_mask=tgt_real, memory_key_padding_mask=src_real)
+    out, maps = ours(src, tgt, tgt_mask=causal, src_key_padding_mask=src_real,
+                     tgt_key_padding_mask=tgt_real, memory_key_padding_mask=src_real)
+    assert len(maps) == 0  # weights only when asked for
     # torch's bool masks mean "ignore": flip every one
     ref = theirs(src, tgt, tgt_mask=~causal, src_key_padding_mask=~src_real,
                  tgt_key_padding_mask=~tgt_real, memory_key_padding_mask=~src_real)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
     # tgt_is_causal builds the same mask for us
-    out_flag = ours(src, tgt, src_key_padding_mask=src_real, tgt_key_padding_mask=tgt_real,
-                    memory_key_padding_mask=src_real, tgt_is_causal=True)
+    out_flag, _ = ours(src, tgt, src_key_padding_mask=src_real, tgt_key_padding_mask=tgt_real,
+                       memory_key_padding_mask=src_real, tgt_is_causal=True)
     torch.testing.assert_close(out_flag, ref, atol=1e-5, rtol=1e-5)
 
     # and the gradients agree too
@@ -78,12 +79,12 @@ def test_equals_torch_without_masks_and_with_src_and_memory_masks():
     ours, theirs = pair(False, seed=3)
     gen = torch.Generator().manual_seed(2)
     src, tgt = torch.randn(2, 6, D, generator=gen), torch.randn(2, 4, D, generator=gen)
-    torch.testing.assert_close(ours(src, tgt), theirs(src, tgt), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(src, tgt)[0], theirs(src, tgt), atol=1e-5, rtol=1e-5)
     src_mask = torch.rand(6, 6, generator=gen) > 0.3
     src_mask.fill_diagonal_(True)                 # every query keeps at least one key
     memory_mask = torch.rand(4, 6, generator=gen) > 0.3
     memory_mask[:, 0] = True
-    torch.testing.assert_close(ours(src, tgt, src_mask=src_mask, memory_mask=memory_mask),
+    torch.testing.assert_close(ours(src, tgt, src_mask=src_mask, memory_mask=memory_mask)[0],
                                theirs(src, tgt, src_mask=~src_mask, memory_mask=~memory_mask),
                                atol=1e-5, rtol=1e-5)
 
@@ -93,14 +94,16 @@ def test_readable_path_with_weights_equals_fast_path():
     gen = torch.Generator().manual_seed(4)
     src, tgt = torch.randn(2, 6, D, generator=gen), torch.randn(2, 4, D, generator=gen)
     real = padding_mask([6, 3])
-    memory, enc_w = ours.encoder(src, key_padding_mask=real, need_weights=True)
-    torch.testing.assert_close(memory, ours.encoder(src, key_padding_mask=real),
+    memory, enc_maps = ours.encoder(src, key_padding_mask=real, need_weights=True)
+    enc_w = enc_maps["encoder_self"]
+    torch.testing.assert_close(memory, ours.encoder(src, key_padding_mask=real)[0],
                                atol=1e-5, rtol=1e-5)
-    out, dec_w = ours.decoder(tgt, memory, tgt_is_causal=True, memory_key_padding_mask=real,
-                              need_weights=True)
-    self_w, cross_w = dec_w["self"], dec_w["cross"]
+    out, dec_maps = ours.decoder(tgt, memory, tgt_is_causal=True, memory_key_padding_mask=real,
+                                 need_weights=True)
+    self_w, cross_w = dec_maps["decoder_self"], dec_maps["cross"]
+    assert set(dec_maps) == {"decoder_self", "cross"}
     torch.testing.assert_close(out, ours.decoder(tgt, memory, tgt_is_causal=True,
-                                                 memory_key_padding_mask=real),
+                                                 memory_key_padding_mask=real)[0],
                                atol=1e-5, rtol=1e-5)
     assert [w.shape for w in enc_w] == [(2, H, 6, 6)] * 2
     assert [w.shape for w in self_w] == [(2, H, 4, 4)] * 2
@@ -115,16 +118,16 @@ def test_decoder_is_causal():
     decoder = TransformerDecoder(D, H, FF, num_layers=2).eval()
     gen = torch.Generator().manual_seed(5)
     tgt, memory = torch.randn(2, 6, D, generator=gen), torch.randn(2, 5, D, generator=gen)
-    base = decoder(tgt, memory, tgt_is_causal=True)
+    base, _ = decoder(tgt, memory, tgt_is_causal=True)
     for t in range(5):
         changed = tgt.clone()
         changed[:, t + 1] = torch.randn(2, D, generator=gen)
-        out = decoder(changed, memory, tgt_is_causal=True)
+        out, _ = decoder(changed, memory, tgt_is_causal=True)
         torch.testing.assert_close(out[:, : t + 1], base[:, : t + 1])
         assert not torch.allclose(out[:, t + 1], base[:, t + 1])
     # without the mask the future leaks into the past
-    leaky = decoder(changed, memory)
-    assert not torch.allclose(leaky[:, 0], decoder(tgt, memory)[:, 0])
+    leaky, _ = decoder(changed, memory)
+    assert not torch.allclose(leaky[:, 0], decoder(tgt, memory)[0][:, 0])
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -133,7 +136,7 @@ def test_encoder_layer_gradcheck(norm_first):
     layer = EncoderLayer(4, 2, 8, norm_first=norm_first).double()
     x = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
     real = padding_mask([3, 2])
-    assert torch.autograd.gradcheck(lambda x: layer(x, key_padding_mask=real), (x,))
+    assert torch.autograd.gradcheck(lambda x: layer(x, key_padding_mask=real)[0], (x,))
     assert torch.autograd.gradcheck(
         lambda x: layer(x, key_padding_mask=real, need_weights=True)[0], (x,))
 
@@ -177,7 +180,7 @@ def test_copy_errors_and_shape_errors():
                                          r"and \(3, 4, 32\)"):
         ours(torch.zeros(2, 5, D), torch.zeros(3, 4, D))
     with pytest.raises(ValueError, match=r"x: expected shape \(B, S, 32\), got \(2, 5, 16\)"):
-        ours.encoder.layers[0](torch.zeros(2, 5, 16))
+        ours.encoder.layers[0](torch.zeros(2, 5, 16))[0]
 
 
 # ---------------------------------------------------------------- Seq2SeqTransformer
@@ -196,11 +199,11 @@ def test_seq2seq_shapes_and_forward_equals_encode_decode():
     model = tiny_seq2seq()
     src = torch.tensor([[3, 4, 5, 6, 0, 0], [7, 8, 9, 10, 2, 3]])
     tgt_in = torch.tensor([[1, 5, 6], [1, 2, 0]])
-    logits = model(src, tgt_in)
-    assert logits.shape == (2, 3, 13)
-    memory = model.encode(src)
+    logits, maps = model(src, tgt_in)
+    assert logits.shape == (2, 3, 13) and len(maps) == 0
+    memory, _ = model.encode(src)
     assert memory.shape == (2, 6, 32)
-    torch.testing.assert_close(logits, model.decode(tgt_in, memory, src != 0))
+    torch.testing.assert_close(logits, model.decode(tgt_in, memory, src != 0)[0])
 
 
 def test_seq2seq_padding_does_not_change_the_result():
@@ -209,7 +212,7 @@ def test_seq2seq_padding_does_not_change_the_result():
     tgt_in = torch.tensor([[1, 7, 8]])
     padded_src = torch.tensor([[3, 4, 5, 0, 0, 0]])
     padded_tgt = torch.tensor([[1, 7, 8, 0]])
-    torch.testing.assert_close(model(padded_src, padded_tgt)[:, :3], model(src, tgt_in),
+    torch.testing.assert_close(model(padded_src, padded_tgt)[0][:, :3], model(src, tgt_in)[0],
                                atol=1e-5, rtol=1e-5)
 
 
@@ -218,7 +221,16 @@ def test_seq2seq_need_weights_returns_every_attention_map():
     src = torch.tensor([[3, 4, 5, 0], [6, 7, 8, 9]])
     tgt_in = torch.tensor([[1, 5, 6], [1, 2, 4]])
     logits, maps = model(src, tgt_in, need_weights=True)
-    torch.testing.assert_close(logits, model(src, tgt_in), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits, model(src, tgt_in)[0], atol=1e-5, rtol=1e-5)
+    # the same keys at every level: the model's maps are its stacks' and layers' maps
+    memory, encoder_maps = model.encode(src, need_weights=True)
+    _, decoder_maps = model.decode(tgt_in, memory, src != 0, need_weights=True)
+    _, layer_maps = model.transformer.decoder.layers[0](
+        torch.randn(2, 3, 32), memory, tgt_is_causal=True, need_weights=True)
+    assert set(encoder_maps) | set(decoder_maps) == set(maps) == {"encoder_self",
+                                                                   "decoder_self", "cross"}
+    assert set(layer_maps) == set(decoder_maps)
+    torch.testing.assert_close(decoder_maps["cross"][1], maps["cross"][1])
     assert [m.shape for m in maps["encoder_self"]] == [(2, 4, 4, 4)] * 3
     assert [m.shape for m in maps["decoder_self"]] == [(2, 4, 3, 3)] * 2
     assert [m.shape for m in maps["cross"]] == [(2, 4, 3, 4)] * 2
@@ -234,7 +246,7 @@ def test_greedy_translate_equals_a_hand_written_loop():
     tokens = greedy_translate(model, src, bos_id=1, eos_id=2, max_len=6)
     prefix = torch.ones(2, 1, dtype=torch.long)
     for _ in range(tokens.shape[1]):
-        next_token = model(src, prefix)[:, -1].argmax(-1)
+        next_token = model(src, prefix)[0][:, -1].argmax(-1)
         prefix = torch.cat([prefix, next_token[:, None]], 1)
     ended = torch.cumsum(prefix[:, 1:] == 2, 1) > 0                 # at or after <eos>
     first_eos = ended & (torch.cumsum(ended, 1) == 1)
@@ -251,7 +263,7 @@ def test_seq2seq_learns_to_copy_a_batch():
     tgt_out = torch.cat([src, torch.full((8, 1), 2)], 1)                  # copy + <eos>
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
-        loss = nn.functional.cross_entropy(model(src, tgt_in).transpose(1, 2), tgt_out)
+        loss = nn.functional.cross_entropy(model(src, tgt_in)[0].transpose(1, 2), tgt_out)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -274,7 +286,7 @@ def test_transformer_need_weights_and_config_errors():
     ours, _ = pair(False)
     src, tgt = torch.randn(2, 5, D), torch.randn(2, 3, D)
     out, maps = ours(src, tgt, tgt_is_causal=True, need_weights=True)
-    torch.testing.assert_close(out, ours(src, tgt, tgt_is_causal=True), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out, ours(src, tgt, tgt_is_causal=True)[0], atol=1e-5, rtol=1e-5)
     assert [m.shape for m in maps["cross"]] == [(2, H, 3, 5)] * 2
     with pytest.raises(ValueError, match="d_model: expected a multiple of num_heads=3, got 32"):
         TransformerConfig(d_model=32, num_heads=3)
@@ -288,7 +300,7 @@ def test_transformer_need_weights_and_config_errors():
 
 def test_recipe_trains_and_trim_padding_keeps_the_result():
     from course_lib.data import synthetic
-    from course_lib.models.transformer import (
+    from course_lib.training.seq2seq import (
         exact_match,
         fit_seq2seq,
         teacher_forcing_loss,
@@ -309,3 +321,18 @@ def test_recipe_trains_and_trim_padding_keeps_the_result():
                               synthetic.EOS_ID)}, eval_every=120, desc="copy")
     assert history.losses[-1] < before / 2
     assert history.final_eval["exact"] > 0.5, history.final_eval
+
+
+def test_old_homes_of_the_recipe_still_answer():
+    """Learners' old imports find the functions that moved to course_lib.training.seq2seq."""
+    from course_lib.models import seq2seq as gru_module
+    from course_lib.models import transformer as module
+    from course_lib.training import seq2seq as recipes
+
+    assert module.fit_seq2seq is recipes.fit_seq2seq
+    assert gru_module.predict_ids is recipes.predict_ids
+    from course_lib.models.transformer import greedy_translate as old
+
+    assert old is greedy_translate
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        module.nothing_here  # noqa: B018

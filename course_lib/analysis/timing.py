@@ -10,12 +10,16 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from course_lib.core.validation import check_positive
+from course_lib.training.sampling import generate
 
-__all__ = ["median_seconds", "seconds_per_training_step", "interleaved_times", "median_ratio"]
+__all__ = ["median_seconds", "seconds_per_training_step", "interleaved_times", "median_ratio",
+           "GenerationTiming", "time_generation"]
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -87,3 +91,36 @@ def median_ratio(ours: list[float], reference: list[float]) -> float:
         raise ValueError(f"expected two equally long, non-empty lists of times, got "
                          f"{len(ours)} and {len(reference)}")
     return statistics.median(a / b for a, b in zip(ours, reference, strict=True))
+
+
+# --------------------------------------------------------------------------- generation
+@dataclass(frozen=True)
+class GenerationTiming:
+    """Result of :func:`time_generation`: median seconds per generation with and without
+    the KV cache, and ``speedup``, the median over rounds of uncached / cached time."""
+
+    cached: float
+    uncached: float
+    speedup: float
+
+
+def time_generation(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int, *,
+                    repeats: int = 5, warmup: int = 1) -> GenerationTiming:
+    """Time greedy generation with and without the KV cache, as ``bench_gpt.py`` does.
+
+    Both paths are first checked to give the same tokens, then timed in alternation
+    (cached, uncached, cached, ...) after ``warmup`` untimed calls each, so background
+    load hits both alike; the speed-up is the median of per-round ratios.
+    ``prompt (B, T0)``; keep ``T0 + max_new_tokens <= context length`` to time the cache
+    rather than the sliding window.
+    """
+    def run(use_cache: bool) -> torch.Tensor:
+        return generate(model, prompt, max_new_tokens, use_cache=use_cache, temperature=0)
+
+    if not torch.equal(run(True), run(False)):
+        raise RuntimeError("cached and uncached generation disagree")
+    times = interleaved_times({"cached": lambda: run(True), "uncached": lambda: run(False)},
+                              repeats=repeats, warmup=warmup)
+    return GenerationTiming(cached=statistics.median(times["cached"]),
+                            uncached=statistics.median(times["uncached"]),
+                            speedup=median_ratio(times["uncached"], times["cached"]))

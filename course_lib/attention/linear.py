@@ -114,8 +114,10 @@ def causal_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 class LinearAttention(nn.Module):
     """Multi-head causal (or not) linear self-attention layer.
 
-    ``forward(x (B, T, D), is_causal=False) -> out (B, T, D)``; same projections as
-    :class:`course_lib.attention.MultiHeadAttention`, the kernel in place of the softmax.
+    ``forward(x (B, T, D), *, is_causal=False, need_weights=False) -> (out (B, T, D),
+    weights (B, H, T, T) or None)``, the return of every attention layer; same projections
+    as :class:`course_lib.attention.MultiHeadAttention`, the kernel in place of the softmax.
+    With ``need_weights`` the readable quadratic form runs and returns its weights.
     """
 
     def __init__(self, d_model: int, num_heads: int, chunk: int = 64) -> None:
@@ -128,12 +130,16 @@ class LinearAttention(nn.Module):
         self.v_proj = nn.Linear(d_model, d_model)
         self.out_proj = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, is_causal: bool = False) -> torch.Tensor:
-        """``x (B, T, D) -> (B, T, D)``."""
+    def forward(self, x: torch.Tensor, *, is_causal: bool = False, need_weights: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x (B, T, D) -> (out (B, T, D), weights (B, H, T, T) or None)``."""
         q, k, v = (split_heads(proj(x), self.num_heads)
                    for proj in (self.q_proj, self.k_proj, self.v_proj))
-        if is_causal:
+        weights = None
+        if need_weights:
+            out, weights = linear_attention_quadratic(q, k, v, causal=is_causal)
+        elif is_causal:
             out = causal_linear_attention(q, k, v, self.chunk)
         else:
             out = linear_attention(q, k, v)
-        return self.out_proj(merge_heads(out))
+        return self.out_proj(merge_heads(out)), weights

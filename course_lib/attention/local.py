@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from course_lib.attention import masked_softmax
+from course_lib.attention.scores import attend
 from course_lib.core.validation import check_positive
 
 __all__ = ["window_reach", "sliding_window_mask", "strided_masks", "fixed_masks",
@@ -129,7 +129,7 @@ def banded_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: 
             or v.shape[:-1] != k.shape[:-1]:
         raise ValueError(f"k, v: expected shapes {tuple(q.shape)} like q (self-attention), "
                          f"got k {tuple(k.shape)} and v {tuple(v.shape)}")
-    *lead, T, Dh = q.shape
+    *lead, T, _ = q.shape
     b = max(back, forward, 1)
     n_blocks = math.ceil(T / b)
     pad = n_blocks * b - T
@@ -147,14 +147,15 @@ def banded_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: 
             parts.append(F.pad(xb, (0, 0, 0, 0, 0, 1))[..., 1:, :, :])  # block n+1
         return torch.cat(parts, dim=-2)
 
-    qb, kb, vb = blocks(q), neighbours(k), neighbours(v)
-    scores = qb @ kb.transpose(-2, -1) / math.sqrt(Dh)  # (..., n, b, 2b|3b)
+    qb, kb, vb = blocks(q), neighbours(k), neighbours(v)  # (..., n, b, d), (..., n, 2b|3b, d)
     # Absolute positions of each query row and key column in every block.
     n = torch.arange(n_blocks, device=q.device)[:, None, None]
     query_pos = n * b + torch.arange(b, device=q.device)[None, :, None]
     key_pos = (n - 1) * b + torch.arange(kb.shape[-2], device=q.device)[None, None, :]
     offset = key_pos - query_pos
     allowed = (offset >= -back) & (offset <= forward) & (key_pos >= 0) & (key_pos < T)
-    weights = masked_softmax(scores, allowed)
-    out = (weights @ vb).reshape(*lead, n_blocks * b, v.shape[-1])
+    # The shared attention path on each block's (b, 2b|3b) scores (its readable form: the
+    # blocks are small, and the work stays that of the scores we count in lesson 07).
+    out, _ = attend(qb, kb, vb, mask=allowed, need_weights=True)
+    out = out.reshape(*lead, n_blocks * b, v.shape[-1])
     return out[..., :T, :]

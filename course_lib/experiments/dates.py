@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from course_lib.data import dates
 from course_lib.data.vocab import Vocab
-from course_lib.models.seq2seq import Seq2Seq, predict_ids
+from course_lib.models.seq2seq import Seq2Seq
+from course_lib.training.seq2seq import predict_ids
 
 __all__ = ["translate"]
 

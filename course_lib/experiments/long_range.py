@@ -29,8 +29,9 @@ from course_lib.models.rnn import (
     RecurrentClassifierConfig,
     SimpleRNN,
 )
-from course_lib.models.seq2seq import Seq2Seq, predict_ids
+from course_lib.models.seq2seq import Seq2Seq
 from course_lib.training.loop import TrainHistory, seeded, train
+from course_lib.training.seq2seq import predict_ids
 
 __all__ = [
     "make_classifier", "RecallResult", "train_recall", "train_adding",
@@ -90,14 +91,14 @@ def train_recall(kind: str, num_distractors: int, *, steps: int = 250, batch_siz
                                             seed=seed * 1_000_003 + step)
 
     def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        return nn.functional.cross_entropy(m(b[0]), b[1])
+        return nn.functional.cross_entropy(m(b[0])[0], b[1])
 
     x_test, y_test = synthetic.first_token_recall(test_size, num_distractors, num_classes,
                                                   num_distractor_symbols,
                                                   shared_symbols=shared_symbols, seed=-1 - seed)
 
     def accuracy(m: nn.Module) -> dict[str, float]:
-        return {"acc": (m(x_test).argmax(-1) == y_test).float().mean().item()}
+        return {"acc": (m(x_test)[0].argmax(-1) == y_test).float().mean().item()}
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     # cosine decay to 0: large steps early, small late, so a model that has found the
@@ -131,7 +132,7 @@ def train_adding(*, length: int, clip_norm: float | None, steps: int = 200, lr: 
     losses: list[float] = []  # recorded here too, so a run that blows up keeps its curve
 
     def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        loss = nn.functional.mse_loss(m(b[0]), b[1])
+        loss = nn.functional.mse_loss(m(b[0])[0], b[1])
         if torch.isfinite(loss):
             losses.append(loss.item())
         return loss

@@ -25,6 +25,7 @@ from torch import nn
 from course_lib.attention import MultiHeadAttention
 from course_lib.attention.caches import KVCache
 from course_lib.attention.positions import LearnedPositionalEmbedding
+from course_lib.core.maps import AttentionMaps
 from course_lib.core.modules import count_parameters
 from course_lib.core.validation import (
     check_divisible,
@@ -40,7 +41,8 @@ __all__ = ["GPTConfig", "GPTBlock", "GPT"]
 @dataclass(kw_only=True)
 class GPTConfig:
     """Sizes of a :class:`GPT`. ``max_len`` is the context length (the longest sequence the
-    model reads); ``d_ff=None`` means ``4 * d_model`` (as in GPT-2)."""
+    model reads); ``d_ff=None`` means ``4 * d_model`` (as in GPT-2); ``scale_residual_init``
+    starts the residual projections with GPT-2's smaller weights (see :class:`GPT`)."""
 
     vocab_size: int
     max_len: int
@@ -49,6 +51,7 @@ class GPTConfig:
     num_layers: int
     d_ff: int | None = None
     dropout: float = 0.0
+    scale_residual_init: bool = True
 
     def __post_init__(self) -> None:
         check_positive_ints(self, "vocab_size", "max_len", "d_model", "num_heads", "num_layers")
@@ -62,8 +65,9 @@ class GPTConfig:
 class GPTBlock(nn.Module):
     """Pre-norm block: ``x = x + attn(LN(x))`` (causal), then ``x = x + ffn(LN(x))``.
 
-    ``forward(x (B, T, D), cache=None, need_weights=False)`` -> ``out (B, T, D)``, or
-    ``(out, weights (B, H, T, S))`` with ``need_weights``; with a cache ``S`` = cached + ``T``.
+    ``forward(x (B, T, D), cache=None, need_weights=False)`` -> ``(out (B, T, D), maps)``;
+    with ``need_weights`` ``maps["decoder_self"] = [weights (B, H, T, S)]``; with a cache
+    ``S`` = cached + ``T``.
     """
 
     def __init__(self, config: GPTConfig) -> None:
@@ -75,9 +79,8 @@ class GPTBlock(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None,
-                need_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """``x (B, T, D) -> out (B, T, D)``; with ``need_weights``
-        ``(out, weights (B, H, T, S))``."""
+                need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T, D) -> (out (B, T, D), maps)``; see the class."""
         # is_causal with a cache aligns the new queries with the last keys, so a new token
         # sees every cached token and the new ones up to itself. A single new token may see
         # every key anyway, so generation's one-token steps skip building the mask.
@@ -85,7 +88,7 @@ class GPTBlock(nn.Module):
                                       need_weights=need_weights)
         x = x + self._drop(attended)
         x = x + self._drop(self.ffn(self.norm2(x)))
-        return (x, weights) if need_weights else x
+        return x, AttentionMaps.of("decoder_self", weights)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         # Calling a p=0 / eval-mode Dropout costs a function call per use, which adds up
@@ -96,11 +99,12 @@ class GPTBlock(nn.Module):
 class GPT(nn.Module):
     """Decoder-only Transformer language model with tied input/output embeddings.
 
-    ``forward(idx (B, T) ids, caches=None, need_weights=False) -> logits (B, T, V)``;
+    ``forward(idx (B, T) ids, caches=None, need_weights=False) -> (logits (B, T, V), maps)``;
     ``logits[:, t]`` scores the token at position ``t + 1``. ``caches`` (from
     :meth:`make_caches`, one :class:`~course_lib.attention.KVCache` per layer) holds the past;
     ``idx`` then holds only the new tokens. Cached plus new tokens may not exceed
-    ``max_len``. ``need_weights=True`` returns ``(logits, [L x weights (B, H, T, S)])``.
+    ``max_len``. ``need_weights=True`` fills ``maps["decoder_self"]`` with ``L`` weights
+    ``(B, H, T, S)``.
     """
 
     def __init__(self, config: GPTConfig) -> None:
@@ -113,6 +117,8 @@ class GPT(nn.Module):
         self.final_norm = nn.LayerNorm(config.d_model)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.apply(self._init_weights)
+        if config.scale_residual_init:
+            self._scale_residual_projections()
         # Tie after initialising: one matrix serves as the embedding table (V, D) and as the
         # output layer's weight (V, D), saving V * D parameters.
         self.lm_head.weight = self.token_embedding.weight
@@ -124,6 +130,18 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, std=0.02)
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
+
+    def _scale_residual_projections(self) -> None:
+        # GPT-2 (Radford et al. 2019, section 2.3) scales the weights of the layers that write
+        # into the residual stream by 1/sqrt(N), N the number of residual layers: two per
+        # block (attention's output projection, the FFN's second layer). Each block adds two
+        # terms to the stream; this keeps the stream's variance at initialisation from
+        # growing with depth. The draws are those of _init_weights, scaled.
+        factor = (2 * self.config.num_layers) ** -0.5
+        with torch.no_grad():
+            for block in self.blocks:
+                block.attn.out_proj.weight.mul_(factor)
+                block.ffn.linear2.weight.mul_(factor)
 
     @property
     def max_len(self) -> int:
@@ -149,7 +167,7 @@ class GPT(nn.Module):
             if len(caches) != len(self.blocks):
                 raise ValueError(f"caches: expected {len(self.blocks)} KV caches (one per "
                                  f"layer), got {len(caches)}")
-            past = caches[0].length
+            past = caches[0].next_position
         length = past + idx.shape[1]
         if length > self.config.max_len:
             where = f" ({past} cached + {idx.shape[1]} new)" if past else ""
@@ -158,18 +176,16 @@ class GPT(nn.Module):
         return past
 
     def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None,
-                need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+                need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
         """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
-        logits ``(B, T, V)``; with ``need_weights`` ``(logits, [L x (B, H, T, S)])``."""
+        ``(logits (B, T, V), maps)``; see the class."""
         past = self._check_input(idx, caches)
         x = self.position_embedding(self.token_embedding(idx), offset=past)  # (B, T, D)
         x = self.dropout(x)
-        all_weights = []
+        layer_maps = []
         for i, block in enumerate(self.blocks):
-            x = block(x, cache=None if caches is None else caches[i], need_weights=need_weights)
-            if need_weights:
-                x, weights = x
-                all_weights.append(weights)
+            x, maps = block(x, cache=None if caches is None else caches[i],
+                            need_weights=need_weights)
+            layer_maps.append(maps)
         logits = self.lm_head(self.final_norm(x))
-        return (logits, all_weights) if need_weights else logits
+        return logits, AttentionMaps.stack(layer_maps)

@@ -24,6 +24,7 @@ from torch import nn
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.attention.positions import LearnedPositionalEmbedding
+from course_lib.core.maps import NO_MAPS, AttentionMaps
 from course_lib.core.validation import check_choice, check_divisible, check_positive_ints
 
 __all__ = [
@@ -256,7 +257,9 @@ class RecurrentClassifierConfig:
 class RecurrentClassifier(nn.Module):
     """Embedding -> RNN, LSTM or GRU (torch's fused modules) -> last state -> class logits.
 
-    Built from a :class:`RecurrentClassifierConfig`. forward(x (B, T) ids) -> logits (B, C).
+    Built from a :class:`RecurrentClassifierConfig`. ``forward(x (B, T) ids) -> (logits
+    (B, C), maps)``, the return of every course model (``maps`` is empty: no attention here),
+    so one training loop serves it and :class:`AttentionClassifier`.
     """
 
     def __init__(self, config: RecurrentClassifierConfig) -> None:
@@ -278,10 +281,10 @@ class RecurrentClassifier(nn.Module):
                 for bias in (self.rnn.bias_ih_l0, self.rnn.bias_hh_l0):
                     bias[hidden_size:2 * hidden_size].fill_(gate_bias / 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (B, T)`` token ids -> logits ``(B, C)``."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T)`` token ids -> ``(logits (B, C), maps)`` (``maps`` empty)."""
         states, _ = self.rnn(self.embed(x))
-        return self.head(states[:, -1])
+        return self.head(states[:, -1]), NO_MAPS
 
 
 @dataclass(kw_only=True)
@@ -308,7 +311,9 @@ class AttentionClassifier(nn.Module):
     and 07 compare positional encodings). Uses :class:`course_lib.attention.MultiHeadAttention`
     and :class:`course_lib.attention.positions.LearnedPositionalEmbedding`.
 
-    Built from an :class:`AttentionClassifierConfig`. forward(x (B, T) ids) -> logits (B, C).
+    Built from an :class:`AttentionClassifierConfig`. ``forward(x (B, T) ids, need_weights=
+    False) -> (logits (B, C), maps)``; with ``need_weights`` ``maps["encoder_self"] =
+    [weights (B, H, 1, T)]``, the last position's attention over every position.
     """
 
     def __init__(self, config: AttentionClassifierConfig) -> None:
@@ -325,15 +330,17 @@ class AttentionClassifier(nn.Module):
         self.attention = MultiHeadAttention(d_model, num_heads)
         self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, num_classes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (B, T)`` token ids, ``T <= max_len`` -> logits ``(B, C)``."""
+    def forward(self, x: torch.Tensor, need_weights: bool = False
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T)`` token ids, ``T <= max_len`` -> ``(logits (B, C), maps)``."""
         if x.dim() != 2 or x.shape[1] > self.max_len:
             raise ValueError(f"x: expected shape (B, T) with T <= {self.max_len}, "
                              f"got {tuple(x.shape)}")
         tokens = self.position(self.embed(x))  # (B, T, D) token + position
         query = tokens[:, -1:]  # (B, 1, D): only the last position's output is needed
-        context, _ = self.attention(query, tokens, tokens)
-        return self.head(query[:, 0] + context[:, 0])  # residual, as in a Transformer block
+        context, weights = self.attention(query, tokens, tokens, need_weights=need_weights)
+        logits = self.head(query[:, 0] + context[:, 0])  # residual, as in a Transformer block
+        return logits, AttentionMaps.of("encoder_self", weights)
 
 
 # --- gradient clipping --------------------------------------------------------------------
@@ -371,7 +378,8 @@ class AddingRegressorConfig:
 class AddingRegressor(nn.Module):
     """Vanilla tanh RNN -> last state -> one number, for the adding problem.
 
-    Built from an :class:`AddingRegressorConfig`. forward(x (B, T, 2)) -> (B,).
+    Built from an :class:`AddingRegressorConfig`. ``forward(x (B, T, 2)) -> (sums (B,),
+    maps)``, ``maps`` empty (the return of every course model).
     """
 
     def __init__(self, config: AddingRegressorConfig) -> None:
@@ -386,7 +394,7 @@ class AddingRegressor(nn.Module):
             with torch.no_grad():
                 self.rnn.weight_hh_l0.copy_(torch.as_tensor(w.T, dtype=torch.float32))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (B, T, 2)`` -> predicted sums ``(B,)``."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T, 2)`` -> ``(predicted sums (B,), maps)`` (``maps`` empty)."""
         states, _ = self.rnn(x)
-        return self.head(states[:, -1]).squeeze(-1)
+        return self.head(states[:, -1]).squeeze(-1), NO_MAPS

@@ -18,13 +18,13 @@ One decoder step (attention model), with y the previous token and h the hidden s
 
 Training uses teacher forcing (the true previous token is fed in); decoding feeds the
 model's own outputs through :mod:`course_lib.training.decoding`, for which :meth:`Seq2Seq.step`
-is a ready step function. The model takes padded token ids and its config's ``pad_id``
+is a ready step function (:mod:`course_lib.training.seq2seq` has the loss, the decoders
+into ids and exact match). The model takes padded token ids and its config's ``pad_id``
 and builds its own padding mask.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,16 +32,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from course_lib._aliases import moved_names
 from course_lib.attention import AdditiveAttention, masked_softmax
-from course_lib.core.modules import evaluating
+from course_lib.core.maps import NO_MAPS, AttentionMaps
 from course_lib.core.validation import check_ids, check_positive_ints
-from course_lib.training import decoding
-from course_lib.training.losses import sequence_cross_entropy
 
-__all__ = [
-    "GRUEncoder", "GRUDecoder", "Seq2SeqConfig", "Seq2Seq", "sequence_loss",
-    "greedy_with_attention", "predict_ids", "DecoderState",
-]
+__all__ = ["GRUEncoder", "GRUDecoder", "Seq2SeqConfig", "Seq2Seq", "DecoderState"]
 
 # State passed between decoder steps, every tensor batch-first (beam search reorders rows):
 # (h (B, H), enc_out (B, S, E), mask (B, S), summary (B, E), keys (B, S, A) projected keys)
@@ -167,10 +163,11 @@ class Seq2SeqConfig:
 class Seq2Seq(nn.Module):
     """GRU encoder-decoder for character sequences (used on dates in lesson 04).
 
-    Built from a :class:`Seq2SeqConfig`. ``forward(src (B, S) ids, tgt_in (B, T) ids)`` ->
-    ``logits (B, T, V)`` with teacher forcing; ``need_weights=True`` returns ``(logits,
-    weights (B, T, S))`` (``None`` for the model without attention). ``src`` is padded
-    with ``config.pad_id`` after each row's last token.
+    Built from a :class:`Seq2SeqConfig`. ``forward(src (B, S) ids, tgt_in (B, T) ids,
+    need_weights=False)`` -> ``(logits (B, T, V), maps)`` with teacher forcing;
+    ``need_weights=True`` fills ``maps["cross"]`` with the one attention layer's weights
+    ``(B, T, S)`` (the model without attention has none). ``src`` is padded with
+    ``config.pad_id`` after each row's last token.
     """
 
     def __init__(self, config: Seq2SeqConfig) -> None:
@@ -194,9 +191,9 @@ class Seq2Seq(nn.Module):
         return h0, enc_out, mask, summary, self.decoder.project_keys(enc_out)
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
-        """``src (B, S)``, ``tgt_in (B, T)`` (teacher forcing) -> ``logits (B, T, V)``;
-        with ``need_weights`` ``(logits, weights (B, T, S) or None)``."""
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``src (B, S)``, ``tgt_in (B, T)`` (teacher forcing) -> ``(logits (B, T, V), maps)``;
+        with ``need_weights`` ``maps["cross"] = [weights (B, T, S)]``."""
         check_ids(tgt_in, "tgt_in", "B, T")
         h, enc_out, mask, summary, keys = self.encode(src)
         all_logits, all_weights = [], []
@@ -206,9 +203,14 @@ class Seq2Seq(nn.Module):
             all_logits.append(logits)
             all_weights.append(weights)
         logits = torch.stack(all_logits, dim=1)
-        if not need_weights:
-            return logits
-        return logits, torch.stack(all_weights, dim=1) if self.uses_attention else None
+        if not (need_weights and self.uses_attention):
+            return logits, NO_MAPS
+        return logits, AttentionMaps(cross=[torch.stack(all_weights, dim=1)])
+
+    # ---- decoding (see course_lib.training.decoding and course_lib.training.seq2seq)
+    def decoding_state(self, src: torch.Tensor) -> DecoderState:
+        """The state :meth:`step` starts from: :meth:`encode` of ``src (B, S)``."""
+        return self.encode(src)
 
     def step(self, prefix: torch.Tensor, state: DecoderState
              ) -> tuple[torch.Tensor, DecoderState]:
@@ -221,55 +223,15 @@ class Seq2Seq(nn.Module):
         logits, h, _ = self.decoder.fast_step(prefix[:, -1], h, enc_out, mask, summary, keys)
         return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys)
 
-
-def sequence_loss(model: Seq2Seq, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Mean cross-entropy of a ``(src, tgt_in, tgt_out)`` batch (teacher forcing); target
-    padding (the model's ``pad_id``) is ignored."""
-    src, tgt_in, tgt_out = batch
-    return sequence_cross_entropy(model(src, tgt_in), tgt_out, pad_id=model.pad_id)
-
-
-@torch.no_grad()
-def greedy_with_attention(model: Seq2Seq, src: torch.Tensor, bos_id: int, eos_id: int,
-                          max_len: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Greedy decoding that also records attention: ``(tokens (B, L), weights (B, L, S))``.
-
-    :func:`course_lib.training.decoding.greedy_decode` with a step function that runs the decoder's
-    readable path and keeps each step's weights; all ``max_len`` steps run (no early
-    stop) so the weights of every row line up.
-    """
-    weights = []
-
-    def step(prefix: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
+    def step_with_weights(self, prefix: torch.Tensor, state: DecoderState
+                          ) -> tuple[torch.Tensor, DecoderState, torch.Tensor | None]:
+        """:meth:`step` through the decoder's readable path, also returning this step's
+        attention weights ``(B, S)`` (``None`` without attention)."""
         h, enc_out, mask, summary, keys = state
-        logits, h, w = model.decoder.step(prefix[:, -1], h, enc_out, mask, summary)
-        weights.append(w)
-        return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys)
-
-    tokens, _ = decoding.greedy_decode(step, bos_id, eos_id, src.shape[0], max_len,
-                                       model.encode(src), device=src.device, stop_early=False)
-    return tokens, torch.stack(weights, dim=1) if model.uses_attention else None
+        logits, h, weights = self.decoder.step(prefix[:, -1], h, enc_out, mask, summary)
+        return F.log_softmax(logits, dim=-1), (h, enc_out, mask, summary, keys), weights
 
 
-@torch.no_grad()
-def predict_ids(model: Seq2Seq, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int,
-                beam_size: int = 1, length_penalty: float = 0.0, batch_size: int = 512
-                ) -> torch.Tensor:
-    """Decoded token ids ``(N, L)`` for ``N`` padded sources ``src (N, S)``, in batches.
-
-    Greedy decoding when ``beam_size == 1``, else beam search (:mod:`course_lib.training.decoding`).
-    """
-    outputs = []
-    with evaluating(model):
-        for start in range(0, src.shape[0], batch_size):
-            s = src[start:start + batch_size]
-            state = model.encode(s)
-            if beam_size == 1:
-                tokens, _ = decoding.greedy_decode(model.step, bos_id, eos_id, s.shape[0],
-                                                   max_len, state, device=s.device)
-            else:
-                tokens, _ = decoding.beam_search(model.step, bos_id, eos_id, beam_size, max_len,
-                                                 state, length_penalty=length_penalty)
-            outputs.append(F.pad(tokens, (0, max_len - tokens.shape[1]), value=eos_id))
-    return torch.cat(outputs)
-
+# Learners' old imports (``from course_lib.models.seq2seq import predict_ids``) still work:
+# the training helpers moved to course_lib.training.seq2seq.
+__getattr__ = moved_names(__name__)

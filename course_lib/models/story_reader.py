@@ -27,14 +27,14 @@ Shapes: ``B`` batch, ``Q`` question length, ``S`` story length, ``D`` ``d_model`
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention import masked_softmax
+from course_lib.attention.scores import attend
+from course_lib.core.maps import NO_MAPS, AttentionMaps
 from course_lib.core.validation import check_positive_ints
 
 __all__ = ["StoryReaderConfig", "StoryReader"]
@@ -67,9 +67,10 @@ class StoryReaderConfig:
 class StoryReader(nn.Module):
     """Question-to-story attention with one query, then an MLP on the attended summary.
 
-    ``forward(question (B, Q), story (B, S), need_weights=False) -> logits (B, C)``, or
-    ``(logits, weights (B, Q + S))`` with ``need_weights=True``: the weights over the question's
-    words, then the story's words (0 on padding; each row sums to 1).
+    ``forward(question (B, Q), story (B, S), need_weights=False) -> (logits (B, C), maps)``;
+    with ``need_weights=True`` ``maps["cross"] = [weights (B, Q + S)]``, the one query's
+    weights over the question's words, then the story's words (0 on padding; each row sums
+    to 1).
     """
 
     def __init__(self, config: StoryReaderConfig) -> None:
@@ -98,17 +99,19 @@ class StoryReader(nn.Module):
             raise ValueError("question: every row needs at least one word that is not padding")
 
     def forward(self, question: torch.Tensor, story: torch.Tensor, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, C)``; with ``need_weights`` also the weights ``(B, Q + S)``."""
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``(logits (B, C), maps)``; with ``need_weights`` ``maps["cross"]`` holds the
+        weights ``(B, Q + S)``."""
         self._check(question, story)
         q_real = (question != self.config.pad_id).unsqueeze(-1)          # (B, Q, 1)
         e_q = (self.embed(question) * q_real).sum(1) / q_real.sum(1)     # (B, D) mean word
         ids = torch.cat([question, story], dim=1)                         # (B, Q + S)
         e = self.embed(ids)                                               # (B, Q + S, D)
-        q = self.query(e_q)                                               # (B, D)
+        q = self.query(e_q)[:, None]                                      # (B, 1, D): one query
         k = self.key(e)                                                   # (B, Q + S, D)
-        scores = (k @ q.unsqueeze(-1)).squeeze(-1) / math.sqrt(self.config.d_model)
-        weights = masked_softmax(scores, ids != self.config.pad_id)      # (B, Q + S)
         v = F.normalize(self.value(e), dim=-1)                            # unit-length values
-        logits = self.answer((weights.unsqueeze(-1) * v).sum(1))          # (B, C)
-        return (logits, weights) if need_weights else logits
+        # the shared attention path: q k^T / sqrt(D), padding masked, softmax, weighted sum
+        summary, weights = attend(q, k, v, mask=(ids != self.config.pad_id)[:, None],
+                                  need_weights=True)                      # (B, 1, D), (B, 1, Q+S)
+        logits = self.answer(summary[:, 0])                               # (B, C)
+        return logits, AttentionMaps(cross=[weights[:, 0]]) if need_weights else NO_MAPS

@@ -27,16 +27,16 @@ Shapes: ``B`` batch, ``S`` source length, ``T`` target length, ``D`` model width
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._aliases import moved_names
 from course_lib.attention import MultiHeadAttention, copy_from_torch_mha
 from course_lib.attention.positions import SinusoidalPositionalEncoding
-from course_lib.core.modules import evaluating
+from course_lib.core.maps import AttentionMaps
 from course_lib.core.validation import (
     check_choice,
     check_divisible,
@@ -44,16 +44,11 @@ from course_lib.core.validation import (
     check_positive_ints,
     check_probability,
 )
-from course_lib.training.decoding import greedy_decode
-from course_lib.training.loop import EvalFn, LossFn, TrainHistory, random_batches, train
-from course_lib.training.losses import sequence_cross_entropy, sequence_exact_match
-from course_lib.training.schedules import warmup_cosine_schedule
 
 __all__ = [
     "PositionwiseFFN", "EncoderLayer", "DecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "TransformerConfig", "Transformer", "copy_from_torch_transformer",
-    "Seq2SeqTransformerConfig", "Seq2SeqTransformer", "greedy_translate", "trim_padding",
-    "exact_match", "paper_adam", "teacher_forcing_loss", "fit_seq2seq",
+    "Seq2SeqTransformerConfig", "Seq2SeqTransformer",
 ]
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
@@ -91,8 +86,9 @@ class EncoderLayer(nn.Module):
     """One encoder layer: self-attention, then the FFN, each with residual + LayerNorm.
 
     ``forward(x (B, S, D), *, key_padding_mask (B, S) bool True = real token,
-    attn_mask (S, S) | (B, S, S) bool True = may attend, need_weights)`` -> ``(B, S, D)``,
-    or ``(out, weights (B, H, S, S))`` with ``need_weights=True`` (the readable path).
+    attn_mask (S, S) | (B, S, S) bool True = may attend, need_weights)`` -> ``(out (B, S, D),
+    maps)``; with ``need_weights=True`` (the readable path) ``maps["encoder_self"] =
+    [weights (B, H, S, S)]``, else ``maps`` is empty.
     Parameter names follow ``torch.nn.TransformerEncoderLayer`` (``self_attn``, ``norm1``,
     ``norm2``; the FFN's ``linear1``/``linear2`` live in ``ffn``).
     """
@@ -111,9 +107,8 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """``x (B, S, D) -> (B, S, D)``; with ``need_weights``
-        ``(out (B, S, D), weights (B, H, S, S))``."""
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, S, D) -> (out (B, S, D), maps)``; see the class."""
         _check_width(x, self.d_model, "x", "B, S")
 
         def attend(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -129,7 +124,7 @@ class EncoderLayer(nn.Module):
             attended, weights = attend(x)
             x = self.norm1(x + attended)
             x = self.norm2(x + self.dropout2(self.ffn(x)))
-        return (x, weights) if need_weights else x
+        return x, AttentionMaps.of("encoder_self", weights)
 
 
 class DecoderLayer(nn.Module):
@@ -137,9 +132,9 @@ class DecoderLayer(nn.Module):
 
     ``forward(x (B, T, D), memory (B, S, D), *, tgt_mask (T, T) | (B, T, T) bool,
     tgt_key_padding_mask (B, T), tgt_is_causal, memory_mask (T, S) | (B, T, S),
-    memory_key_padding_mask (B, S), need_weights)`` -> ``(B, T, D)``, or with
-    ``need_weights=True`` ``(out, {"self": (B, H, T, T), "cross": (B, H, T, S)})``;
-    every mask ``True`` = may attend.
+    memory_key_padding_mask (B, S), need_weights)`` -> ``(out (B, T, D), maps)``; with
+    ``need_weights=True`` ``maps["decoder_self"] = [(B, H, T, T)]`` and ``maps["cross"] =
+    [(B, H, T, S)]``; every mask ``True`` = may attend.
     The queries of cross-attention come from the decoder, its keys and values from the
     encoder: this is where the target looks at the source. Names follow
     ``torch.nn.TransformerDecoderLayer`` except ``cross_attn`` (torch: ``multihead_attn``).
@@ -165,9 +160,8 @@ class DecoderLayer(nn.Module):
         tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
         tgt_is_causal: bool = False, memory_mask: torch.Tensor | None = None,
         memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``x (B, T, D), memory (B, S, D) -> (B, T, D)``; with ``need_weights``
-        ``(out, {"self": (B, H, T, T), "cross": (B, H, T, S)})``."""
+    ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T, D), memory (B, S, D) -> (out (B, T, D), maps)``; see the class."""
         _check_width(x, self.d_model, "x", "B, T")
         _check_width(memory, self.d_model, "memory", f"{x.shape[0]}, S")
 
@@ -195,9 +189,8 @@ class DecoderLayer(nn.Module):
             attended, cross_weights = cross_attend(x)
             x = self.norm2(x + attended)
             x = self.norm3(x + self.dropout3(self.ffn(x)))
-        if need_weights:
-            return x, {"self": self_weights, "cross": cross_weights}
-        return x
+        return x, (AttentionMaps.of("decoder_self", self_weights)
+                   + AttentionMaps.of("cross", cross_weights))
 
 
 def _final_norm(d_model: int, norm_first: bool, final_norm: bool | None,
@@ -228,26 +221,24 @@ class TransformerEncoder(_LayerStack):
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
     ``forward(src (B, S, D), *, key_padding_mask (B, S), attn_mask, need_weights)`` ->
-    memory ``(B, S, D)``, or ``(memory, [L x weights (B, H, S, S)])`` with ``need_weights``.
+    ``(memory (B, S, D), maps)``; with ``need_weights`` ``maps["encoder_self"]`` holds
+    ``L`` weights ``(B, H, S, S)``.
     """
 
     layer_class = EncoderLayer
 
     def forward(self, src: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None,
                 attn_mask: torch.Tensor | None = None, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """``src (B, S, D) -> memory (B, S, D)``; with ``need_weights``
-        ``(memory, [L x (B, H, S, S)])``."""
-        x, all_weights = src, []
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``src (B, S, D) -> (memory (B, S, D), maps)``; see the class."""
+        x, layer_maps = src, []
         for layer in self.layers:
-            x = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
-                      need_weights=need_weights)
-            if need_weights:
-                x, weights = x
-                all_weights.append(weights)
+            x, maps = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
+                            need_weights=need_weights)
+            layer_maps.append(maps)
         if self.norm is not None:
             x = self.norm(x)
-        return (x, all_weights) if need_weights else x
+        return x, AttentionMaps.stack(layer_maps)
 
 
 class TransformerDecoder(_LayerStack):
@@ -255,7 +246,8 @@ class TransformerDecoder(_LayerStack):
 
     ``final_norm=None`` adds the last LayerNorm exactly when ``norm_first`` (pre-norm).
     ``forward(tgt (B, T, D), memory (B, S, D), *, masks as in DecoderLayer, need_weights)``
-    -> ``(B, T, D)``, or ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``.
+    -> ``(out (B, T, D), maps)``; with ``need_weights`` ``maps["decoder_self"]`` holds ``L``
+    weights ``(B, H, T, T)`` and ``maps["cross"]`` ``L`` weights ``(B, H, T, S)``.
     """
 
     layer_class = DecoderLayer
@@ -265,22 +257,19 @@ class TransformerDecoder(_LayerStack):
         tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
         tgt_is_causal: bool = False, memory_mask: torch.Tensor | None = None,
         memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
-        """``tgt (B, T, D), memory (B, S, D) -> (B, T, D)``; with ``need_weights``
-        ``(out, {"self": [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})``."""
-        x, weights = tgt, {"self": [], "cross": []}
+    ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``tgt (B, T, D), memory (B, S, D) -> (out (B, T, D), maps)``; see the class."""
+        x, layer_maps = tgt, []
         for layer in self.layers:
-            x = layer(x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
-                      tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-                      memory_key_padding_mask=memory_key_padding_mask,
-                      need_weights=need_weights)
-            if need_weights:
-                x, layer_weights = x
-                for kind in weights:
-                    weights[kind].append(layer_weights[kind])
+            x, maps = layer(x, memory, tgt_mask=tgt_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            need_weights=need_weights)
+            layer_maps.append(maps)
         if self.norm is not None:
             x = self.norm(x)
-        return (x, weights) if need_weights else x
+        return x, AttentionMaps.stack(layer_maps)
 
 
 @dataclass(kw_only=True)
@@ -316,12 +305,13 @@ class Transformer(nn.Module):
 
     Built from a :class:`TransformerConfig`. ``forward(src (B, S, D), tgt (B, T, D),
     src_mask, tgt_mask, memory_mask, src_key_padding_mask (B, S), tgt_key_padding_mask
-    (B, T), memory_key_padding_mask (B, S), tgt_is_causal, need_weights)`` -> ``(B, T, D)``,
-    or ``(out, {"encoder_self", "decoder_self", "cross"})`` (lists of per-layer weights)
-    with ``need_weights=True``. The argument names are torch's; the masks are ours (bool,
-    ``True`` = may attend / real token). ``tgt_is_causal=True`` adds the causal mask for
-    you (torch only takes it as a hint that ``tgt_mask`` is causal; for a mask to pass,
-    use :func:`course_lib.core.masks.causal_mask`). Matrices start Xavier-uniform, as in torch.
+    (B, T), memory_key_padding_mask (B, S), tgt_is_causal, need_weights)`` -> ``(out (B, T, D),
+    maps)``; with ``need_weights=True`` ``maps`` holds the per-layer weights under
+    ``"encoder_self"``, ``"decoder_self"`` and ``"cross"``. The argument names are torch's;
+    the masks are ours (bool, ``True`` = may attend / real token). ``tgt_is_causal=True``
+    adds the causal mask for you (torch only takes it as a hint that ``tgt_mask`` is causal;
+    for a mask to pass, use :func:`course_lib.core.masks.causal_mask`). Matrices start
+    Xavier-uniform, as in torch.
     """
 
     def __init__(self, config: TransformerConfig) -> None:
@@ -346,27 +336,21 @@ class Transformer(nn.Module):
                 tgt_key_padding_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None,
                 tgt_is_causal: bool = False, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
-        """``src (B, S, D), tgt (B, T, D) -> (B, T, D)`` (with ``need_weights``:
-        ``(out, weights)``); masks as in the class docstring."""
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``src (B, S, D), tgt (B, T, D) -> (out (B, T, D), maps)``; masks as in the class
+        docstring."""
         if src.dim() != 3 or tgt.dim() != 3 or src.shape[0] != tgt.shape[0]:
             raise ValueError(f"src, tgt: expected shapes (B, S, {self.d_model}) and "
                              f"(B, T, {self.d_model}) with the same B, got "
                              f"{tuple(src.shape)} and {tuple(tgt.shape)}")
-        memory = self.encoder(src, key_padding_mask=src_key_padding_mask, attn_mask=src_mask,
-                              need_weights=need_weights)
-        if need_weights:
-            memory, encoder_self = memory
-        out = self.decoder(tgt, memory, tgt_mask=tgt_mask,
-                           tgt_key_padding_mask=tgt_key_padding_mask,
-                           tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-                           memory_key_padding_mask=memory_key_padding_mask,
-                           need_weights=need_weights)
-        if not need_weights:
-            return out
-        out, decoder = out
-        return out, {"encoder_self": encoder_self, "decoder_self": decoder["self"],
-                     "cross": decoder["cross"]}
+        memory, encoder_maps = self.encoder(src, key_padding_mask=src_key_padding_mask,
+                                            attn_mask=src_mask, need_weights=need_weights)
+        out, decoder_maps = self.decoder(tgt, memory, tgt_mask=tgt_mask,
+                                         tgt_key_padding_mask=tgt_key_padding_mask,
+                                         tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
+                                         memory_key_padding_mask=memory_key_padding_mask,
+                                         need_weights=need_weights)
+        return out, encoder_maps + decoder_maps
 
 
 def _copy_linear(ours: nn.Linear | nn.LayerNorm, theirs: nn.Linear | nn.LayerNorm) -> None:
@@ -434,10 +418,10 @@ class Seq2SeqTransformer(nn.Module):
     :class:`Transformer` -> linear layer to target-vocabulary logits.
 
     Built from a :class:`Seq2SeqTransformerConfig`. ``forward(src (B, S) ids, tgt_in (B, T)
-    ids) -> logits (B, T, V)``; ``tgt_in`` is the target shifted right (starting with
+    ids) -> (logits (B, T, V), maps)``; ``tgt_in`` is the target shifted right (starting with
     <bos>), so position ``t`` predicts target token ``t``. Padding (``pad_id``) is masked out
     as keys in every attention; the decoder's self-attention is causal. ``max_len`` bounds
-    ``S`` and ``T``. ``need_weights=True`` also returns every attention weight.
+    ``S`` and ``T``. ``need_weights=True`` fills ``maps`` with every attention weight.
     """
 
     def __init__(self, config: Seq2SeqTransformerConfig) -> None:
@@ -465,9 +449,9 @@ class Seq2SeqTransformer(nn.Module):
         return ids != self.pad_id
 
     def encode(self, src: torch.Tensor, need_weights: bool = False
-               ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """``src (B, S)`` ids -> memory ``(B, S, D)`` (with ``need_weights``:
-        ``(memory, [L x (B, H, S, S)])``)."""
+               ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``src (B, S)`` ids -> ``(memory (B, S, D), maps)`` (``maps["encoder_self"]`` with
+        ``need_weights``)."""
         check_ids(src, "src", "B, S", self.max_len)
         return self.transformer.encoder(self._embed(src, self.src_embedding),
                                         key_padding_mask=self.key_padding_mask(src),
@@ -475,112 +459,46 @@ class Seq2SeqTransformer(nn.Module):
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor,
                memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False
-               ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
+               ) -> tuple[torch.Tensor, AttentionMaps]:
         """``tgt_in (B, T)`` ids, ``memory (B, S, D)``, ``memory_key_padding_mask (B, S)`` bool
-        (``True`` = real source token, ``None``: no padding) -> logits ``(B, T, V)`` (with
-        ``need_weights``: ``(logits, {"self": [...], "cross": [...]})``)."""
+        (``True`` = real source token, ``None``: no padding) -> ``(logits (B, T, V), maps)``
+        (``maps["decoder_self"]`` and ``maps["cross"]`` with ``need_weights``)."""
         check_ids(tgt_in, "tgt_in", "B, T", self.max_len)
-        hidden = self.transformer.decoder(
+        hidden, maps = self.transformer.decoder(
             self._embed(tgt_in, self.tgt_embedding), memory,
             tgt_key_padding_mask=self.key_padding_mask(tgt_in), tgt_is_causal=True,
             memory_key_padding_mask=memory_key_padding_mask, need_weights=need_weights)
-        if need_weights:
-            return self.output(hidden[0]), hidden[1]
-        return self.output(hidden)
+        return self.output(hidden), maps
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
-        """``src (B, S)``, ``tgt_in (B, T)`` ids -> logits ``(B, T, V)``; with
-        ``need_weights`` ``(logits, {"encoder_self": [L x (B, H, S, S)], "decoder_self":
-        [L x (B, H, T, T)], "cross": [L x (B, H, T, S)]})`` (the readable path)."""
-        if not need_weights:
-            return self.decode(tgt_in, self.encode(src), self.key_padding_mask(src))
-        memory, encoder_self = self.encode(src, need_weights=True)
-        logits, decoder = self.decode(tgt_in, memory, self.key_padding_mask(src),
-                                      need_weights=True)
-        return logits, {"encoder_self": encoder_self, "decoder_self": decoder["self"],
-                        "cross": decoder["cross"]}
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``src (B, S)``, ``tgt_in (B, T)`` ids -> ``(logits (B, T, V), maps)``; with
+        ``need_weights`` (the readable path) ``maps`` holds ``"encoder_self"`` ``[L x (B, H,
+        S, S)]``, ``"decoder_self"`` ``[L x (B, H, T, T)]`` and ``"cross"`` ``[L x (B, H, T,
+        S)]``."""
+        memory, encoder_maps = self.encode(src, need_weights=need_weights)
+        logits, decoder_maps = self.decode(tgt_in, memory, self.key_padding_mask(src),
+                                           need_weights=need_weights)
+        return logits, encoder_maps + decoder_maps
 
-    # ---- decoding
+    # ---- decoding (see course_lib.training.decoding and course_lib.training.seq2seq)
     def decoding_state(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The state for :meth:`step`: ``(memory (B, S, D), key padding mask (B, S))``, both
         batch first so beam search can reorder them."""
-        return self.encode(src), self.key_padding_mask(src)
+        memory, _ = self.encode(src)
+        return memory, self.key_padding_mask(src)
 
     def step(self, prefix: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """A step function for :mod:`course_lib.training.decoding`: ``prefix (B, t)`` ids (starting
-        with <bos>) -> ``(log_probs (B, V) of the next token, state unchanged)``. The whole
-        prefix is re-decoded each step (simple; fine for the course's short targets)."""
+        """A step function for :mod:`course_lib.training.decoding`: ``prefix (B, t)`` ids
+        (starting with <bos>) -> ``(log_probs (B, V) of the next token, state unchanged)``.
+        The whole prefix is re-decoded each step (simple; fine for the course's short
+        targets)."""
         memory, src_padding = state
-        logits = self.decode(prefix, memory, src_padding)[:, -1]
-        return torch.log_softmax(logits.float(), dim=-1), state
+        logits, _ = self.decode(prefix, memory, src_padding)
+        return torch.log_softmax(logits[:, -1].float(), dim=-1), state
 
 
-@torch.no_grad()
-def greedy_translate(model: Seq2SeqTransformer, src: torch.Tensor, bos_id: int, eos_id: int,
-                     max_len: int) -> torch.Tensor:
-    """Greedy decoding with :func:`course_lib.training.decoding.greedy_decode`.
-
-    ``src (B, S)`` ids -> ``(B, L)`` ids without <bos>, ``L <= max_len``; after a
-    sequence's <eos> every position holds ``eos_id``. Runs in eval mode (no dropout) and
-    restores the model's mode afterwards.
-    """
-    with evaluating(model):
-        tokens, _ = greedy_decode(model.step, bos_id, eos_id, batch_size=src.shape[0],
-                                  max_len=max_len, state=model.decoding_state(src),
-                                  device=src.device)
-    return tokens
-
-
-# --------------------------------------------------------------------------- training recipe
-def trim_padding(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """``ids (B, S)`` without the trailing columns that are padding in every row: a data set
-    is padded to its longest sequence, a batch only needs its own longest."""
-    return ids[:, :int((ids != pad_id).sum(dim=1).max())]
-
-
-def exact_match(model: Seq2SeqTransformer, src: torch.Tensor, tgt_out: torch.Tensor,
-                bos_id: int, eos_id: int) -> float:
-    """Share of sources whose greedy translation equals ``tgt_out (B, T)`` (with <eos>)."""
-    predicted = greedy_translate(model, src, bos_id, eos_id, max_len=tgt_out.shape[1])
-    return sequence_exact_match(predicted, tgt_out, pad_id=model.pad_id)
-
-
-def paper_adam(model: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with the 2017 paper's settings, ``betas=(0.9, 0.98)``, ``eps=1e-9``."""
-    return torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98), eps=1e-9)
-
-
-def teacher_forcing_loss(model: Seq2SeqTransformer, batch: tuple[torch.Tensor, ...], *,
-                         smoothing: float = 0.0, trim_source: bool = False) -> torch.Tensor:
-    """Cross-entropy (label-smoothed) of one teacher-forced pass over a ``(src, tgt_in,
-    tgt_out)`` batch, padding ignored; ``trim_source`` first drops all-padding columns."""
-    src, tgt_in, tgt_out = batch
-    if trim_source:
-        src = trim_padding(src, model.pad_id)
-    return sequence_cross_entropy(model(src, tgt_in), tgt_out, pad_id=model.pad_id,
-                                  smoothing=smoothing)
-
-
-def fit_seq2seq(model: Seq2SeqTransformer, data: tuple[torch.Tensor, ...], *, steps: int,
-                peak_lr: float, warmup: int, smoothing: float = 0.1, min_lr_ratio: float = 0.05,
-                batch_size: int = 64, seed: int = 0, trim_source: bool = False,
-                loss_fn: LossFn | None = None, eval_fn: EvalFn | None = None,
-                eval_every: int = 100,
-                stop_when: Callable[[dict[str, float]], bool] | None = None,
-                desc: str = "training") -> TrainHistory:
-    """Lesson 05's recipe: :func:`paper_adam`, linear warmup to ``peak_lr`` then cosine decay
-    to ``min_lr_ratio * peak_lr`` (``warmup=0``: one step), random batches of ``data =
-    (src, tgt_in, tgt_out)`` drawn from ``seed``, and :func:`teacher_forcing_loss` with
-    label ``smoothing`` unless another ``loss_fn(model, batch)`` is given. Returns the
-    :class:`course_lib.training.loop.TrainHistory` of :func:`course_lib.training.loop.train`."""
-    optimizer = paper_adam(model, peak_lr)
-    scheduler = warmup_cosine_schedule(optimizer, max(warmup, 1), steps, min_lr_ratio)
-    batches = random_batches(*data, batch_size=batch_size,
-                             generator=torch.Generator().manual_seed(seed))
-    if loss_fn is None:
-        def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-            return teacher_forcing_loss(m, batch, smoothing=smoothing, trim_source=trim_source)
-    return train(model, batches, loss_fn, steps=steps, optimizer=optimizer, scheduler=scheduler,
-                 eval_fn=eval_fn, eval_every=eval_every, stop_when=stop_when, desc=desc)
+# Learners' old imports (``from course_lib.models.transformer import fit_seq2seq``) still
+# work: the training recipe and the decoders moved to course_lib.training.seq2seq.
+__getattr__ = moved_names(__name__)

@@ -5,7 +5,7 @@ scheme (none, learned, sinusoidal, ALiBi, RoPE, T5 bias), the attention kind (so
 linear), the number of key/value heads (MHA, GQA, MQA) and an optional sliding window.
 Blocks are pre-norm, as in :mod:`course_lib.models.gpt`.
 
-``VariantLM(config)(idx (B, T), caches=None)`` -> logits ``(B, T, V)``.
+``VariantLM(config)(idx (B, T), caches=None)`` -> ``(logits (B, T, V), maps)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_lib.attention.caches import KVCache, RollingKVCache
+from course_lib.attention.caches import KVCache, RollingKVCache, positions_seen
 from course_lib.attention.grouped import GroupedQueryAttention, mha_to_gqa
 from course_lib.attention.linear import LinearAttention
 from course_lib.attention.local import sliding_window_mask
@@ -27,6 +27,7 @@ from course_lib.attention.positions import (
     T5RelativeBias,
     alibi_bias,
 )
+from course_lib.core.maps import AttentionMaps
 from course_lib.core.validation import (
     check_choice,
     check_divisible,
@@ -87,7 +88,8 @@ class VariantBlock(nn.Module):
     """Pre-norm block: ``x + attn(LN(x))`` then ``x + ffn(LN(x))``; attention per config.
 
     ``forward(x (B, T, D), *, attn_mask, attn_bias, rotary, cache, need_weights)`` ->
-    ``(out (B, T, D), weights (B, H, T, S) or None)``.
+    ``(out (B, T, D), maps)``, ``maps["decoder_self"] = [weights (B, H, T, S)]`` with
+    ``need_weights``.
     """
 
     def __init__(self, config: VariantLMConfig) -> None:
@@ -106,23 +108,26 @@ class VariantBlock(nn.Module):
     def forward(self, x: torch.Tensor, *, attn_mask: torch.Tensor | None = None,
                 attn_bias: torch.Tensor | None = None, rotary: nn.Module | None = None,
                 cache: KVCache | None = None, need_weights: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``x (B, T, D) -> (out (B, T, D), weights or None)``."""
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``x (B, T, D) -> (out (B, T, D), maps)``."""
         h = self.norm1(x)
         if self.linear:
-            attended, weights = self.attn(h, is_causal=True), None
+            attended, weights = self.attn(h, is_causal=True, need_weights=need_weights)
         else:
             attended, weights = self.attn(h, is_causal=True, attn_mask=attn_mask,
                                           attn_bias=attn_bias, rotary=rotary, cache=cache,
                                           need_weights=need_weights)
         x = x + attended
-        return x + self.ffn(self.norm2(x)), weights
+        return x + self.ffn(self.norm2(x)), AttentionMaps.of("decoder_self", weights)
 
 
 class VariantLM(nn.Module):
     """Decoder-only LM (token ids in, next-token logits out) built from a
     :class:`VariantLMConfig`. ``forward(idx (B, T), caches=None, need_weights=False)`` ->
-    ``logits (B, T, V)``, or ``(logits, [weights per layer])`` with ``need_weights``."""
+    ``(logits (B, T, V), maps)``, ``maps["decoder_self"]`` holding every layer's weights with
+    ``need_weights``. With caches (:meth:`make_caches`) ``idx`` holds only the new tokens;
+    the caches say where they sit. Absolute positions (learned, sinusoidal) stop at
+    ``max_len``; relative ones do not."""
 
     def __init__(self, config: VariantLMConfig) -> None:
         super().__init__()
@@ -163,28 +168,27 @@ class VariantLM(nn.Module):
         return bias, mask
 
     def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None,
-                need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor | None]]:
+                need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
         """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
-        ``logits (B, T, V)`` (and the weights of every layer with ``need_weights``)."""
+        ``(logits (B, T, V), maps)``; see the class."""
         check_ids(idx, "idx")
         if caches is not None and len(caches) != len(self.blocks):
             raise ValueError(f"caches: expected {len(self.blocks)} caches, got {len(caches)}")
         T = idx.shape[1]
-        stored = 0 if caches is None else caches[0].length  # keys held before this call
-        past = 0 if caches is None else getattr(caches[0], "seen", stored)
+        cache = None if caches is None else caches[0]
+        held = 0 if cache is None else cache.length  # keys this call's queries also read
         x = self.token_embedding(idx)
         if self.absolute is not None:
-            x = self.absolute(x, offset=past)
-        bias, mask = self._bias_and_mask(T, stored + T, idx.device)
-        all_weights = []
+            x = self.absolute(x, offset=positions_seen(cache))
+        bias, mask = self._bias_and_mask(T, held + T, idx.device)
+        layer_maps = []
         for i, block in enumerate(self.blocks):
-            x, weights = block(x, attn_mask=mask, attn_bias=bias, rotary=self.rotary,
-                               cache=None if caches is None else caches[i],
-                               need_weights=need_weights)
-            all_weights.append(weights)
+            x, maps = block(x, attn_mask=mask, attn_bias=bias, rotary=self.rotary,
+                            cache=None if caches is None else caches[i],
+                            need_weights=need_weights)
+            layer_maps.append(maps)
         logits = self.lm_head(self.final_norm(x))
-        return (logits, all_weights) if need_weights else logits
+        return logits, AttentionMaps.stack(layer_maps)
 
 
 def convert_to_gqa(model: VariantLM, num_kv_heads: int) -> VariantLM:

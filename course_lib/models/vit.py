@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from course_lib.attention.positions import LearnedPositionalEmbedding
+from course_lib.core.maps import AttentionMaps
 from course_lib.core.validation import check_divisible, check_positive_ints, check_probability
 from course_lib.models.transformer import TransformerEncoder
 
@@ -116,9 +117,9 @@ class ViTConfig:
 class VisionTransformer(nn.Module):
     """ViT classifier: patches -> [CLS] + patch tokens + positions -> pre-norm encoder -> head.
 
-    ``forward(images (B, C, H, W), *, need_weights=False) -> logits (B, K)``, or with
-    ``need_weights=True`` ``(logits, [L x weights (B, heads, N + 1, N + 1)])``; token 0 is
-    [CLS], tokens ``1..N`` the patches in row-major order.
+    ``forward(images (B, C, H, W), *, need_weights=False) -> (logits (B, K), maps)``; with
+    ``need_weights=True`` ``maps["encoder_self"]`` holds ``L`` weights ``(B, heads, N + 1,
+    N + 1)``; token 0 is [CLS], tokens ``1..N`` the patches in row-major order.
     """
 
     def __init__(self, config: ViTConfig) -> None:
@@ -144,9 +145,7 @@ class VisionTransformer(nn.Module):
         return self.positions(torch.cat([cls, patches], dim=1))
 
     def forward(self, images: torch.Tensor, *, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """``images (B, C, H, W) -> logits (B, K)`` (and the weights, see the class)."""
-        if not need_weights:
-            return self.head(self.encoder(self.tokens(images))[:, 0])
-        hidden, weights = self.encoder(self.tokens(images), need_weights=True)
-        return self.head(hidden[:, 0]), weights
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``images (B, C, H, W) -> (logits (B, K), maps)``; see the class."""
+        hidden, maps = self.encoder(self.tokens(images), need_weights=need_weights)
+        return self.head(hidden[:, 0]), maps

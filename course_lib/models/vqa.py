@@ -25,6 +25,7 @@ from torch import nn
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.attention.positions import LearnedPositionalEmbedding
+from course_lib.core.maps import NO_MAPS, AttentionMaps
 from course_lib.core.validation import (
     check_divisible,
     check_ids,
@@ -72,8 +73,8 @@ class VQAConfig:
 
 
 class QuestionEncoder(nn.Module):
-    """Word ids ``(B, T)`` -> contextual word states ``(B, T, D)`` (pre-norm encoder; pad
-    words are masked out as keys)."""
+    """Word ids ``(B, T)`` -> ``(contextual word states (B, T, D), maps)`` (pre-norm encoder;
+    pad words are masked out as keys; ``maps["encoder_self"]`` with ``need_weights``)."""
 
     def __init__(self, config: VQAConfig) -> None:
         super().__init__()
@@ -84,15 +85,17 @@ class QuestionEncoder(nn.Module):
         self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
                                norm_first=True, activation="gelu")
 
-    def forward(self, questions: torch.Tensor) -> torch.Tensor:
-        """``questions (B, T)`` ids -> ``(B, T, D)``."""
+    def forward(self, questions: torch.Tensor, *, need_weights: bool = False
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``questions (B, T)`` ids -> ``(states (B, T, D), maps)``."""
         check_ids(questions, "questions", "B, T", self.max_len)
         return self.encoder(self.positions(self.embedding(questions)),
-                            key_padding_mask=questions != self.pad_id)
+                            key_padding_mask=questions != self.pad_id, need_weights=need_weights)
 
 
 class ImageEncoder(nn.Module):
-    """Images ``(B, C, H, W)`` -> contextual patch states ``(B, N, D)`` (no class token)."""
+    """Images ``(B, C, H, W)`` -> ``(contextual patch states (B, N, D), maps)`` (no class
+    token; ``maps["encoder_self"]`` with ``need_weights``)."""
 
     def __init__(self, config: VQAConfig) -> None:
         super().__init__()
@@ -107,14 +110,16 @@ class ImageEncoder(nn.Module):
         self.encoder = TransformerEncoder(c.d_model, c.num_heads, c.d_ff, c.num_layers, c.dropout,
                                norm_first=True, activation="gelu")
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``images (B, C, H, W) -> (B, N, D)``."""
+    def forward(self, images: torch.Tensor, *, need_weights: bool = False
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``images (B, C, H, W) -> (states (B, N, D), maps)``."""
         c = self.config
         if images.dim() != 4 or tuple(images.shape[1:]) != (c.in_channels, c.image_size,
                                                              c.image_size):
             raise ValueError(f"images: expected shape (B, {c.in_channels}, {c.image_size}, "
                              f"{c.image_size}), got {tuple(images.shape)}")
-        return self.encoder(self.positions(self.patch_embedding(images)))
+        return self.encoder(self.positions(self.patch_embedding(images)),
+                            need_weights=need_weights)
 
 
 def _mean_over_words(states: torch.Tensor, questions: torch.Tensor, pad_id: int) -> torch.Tensor:
@@ -127,8 +132,9 @@ class CrossModalVQA(nn.Module):
     """Question words attend to image patches; see the module docstring.
 
     ``forward(images (B, C, H, W), questions (B, T) ids, *, need_weights=False)
-    -> logits (B, A)``, or with ``need_weights=True`` ``(logits, cross weights
-    (B, heads, T, N))``.
+    -> (logits (B, A), maps)``; with ``need_weights=True`` ``maps["cross"] = [weights
+    (B, heads, T, N)]``, the words' attention over the patches. (The two encoders' own
+    self-attention maps come from ``image_encoder`` and ``question_encoder``.)
     """
 
     def __init__(self, config: VQAConfig) -> None:
@@ -145,11 +151,11 @@ class CrossModalVQA(nn.Module):
         self.head = nn.Linear(c.d_model, c.num_answers)
 
     def forward(self, images: torch.Tensor, questions: torch.Tensor, *,
-                need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """``images (B, C, H, W)``, ``questions (B, T)`` -> logits ``(B, A)`` (see the class)."""
-        patches = self.norm_patches(self.image_encoder(images))       # (B, N, D)
-        words = self.question_encoder(questions)                       # (B, T, D)
+                need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
+        """``images (B, C, H, W)``, ``questions (B, T)`` -> ``(logits (B, A), maps)`` (see the
+        class)."""
+        patches = self.norm_patches(self.image_encoder(images)[0])     # (B, N, D)
+        words, _ = self.question_encoder(questions)                    # (B, T, D)
         if words.shape[0] != patches.shape[0]:
             raise ValueError(f"questions: expected batch size {patches.shape[0]} (as images), "
                              f"got {words.shape[0]}")
@@ -159,14 +165,15 @@ class CrossModalVQA(nn.Module):
         words = words + attended
         words = words + self.ffn(self.norm_ffn(words))
         logits = self.head(_mean_over_words(words, questions, self.config.pad_id))
-        return (logits, weights) if need_weights else logits
+        return logits, AttentionMaps.of("cross", weights)
 
 
 class TextOnlyVQA(nn.Module):
     """The question alone: the same question encoder and head, no image.
 
-    ``forward(images, questions (B, T) ids) -> logits (B, A)``; ``images`` is accepted (so
-    both models train with one loop) and ignored.
+    ``forward(images, questions (B, T) ids) -> (logits (B, A), maps)``; ``images`` is
+    accepted (so both models train with one loop) and ignored; ``maps`` is empty (no word
+    reads the image).
     """
 
     def __init__(self, config: VQAConfig) -> None:
@@ -176,7 +183,8 @@ class TextOnlyVQA(nn.Module):
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, config.num_answers)
 
-    def forward(self, images: torch.Tensor | None, questions: torch.Tensor) -> torch.Tensor:
-        """``questions (B, T)`` ids -> logits ``(B, A)``; ``images`` is ignored."""
-        words = self.norm(self.question_encoder(questions))
-        return self.head(_mean_over_words(words, questions, self.config.pad_id))
+    def forward(self, images: torch.Tensor | None, questions: torch.Tensor
+                ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``questions (B, T)`` ids -> ``(logits (B, A), maps)``; ``images`` is ignored."""
+        words = self.norm(self.question_encoder(questions)[0])
+        return self.head(_mean_over_words(words, questions, self.config.pad_id)), NO_MAPS

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from course_lib.data import text
+from course_lib.core.modules import seeded
 from course_lib.models.gpt import GPT, GPTConfig
-from course_lib.training import language_model, schedules
-from course_lib.training.loop import seeded, train
+from course_lib.training import language_model
+from course_lib.training.recipes import LMRecipe, train_lm
 
 __all__ = ["SweepRun", "PowerLawFit", "non_embedding_parameters", "train_gpt", "run_sweep",
            "fit_power_law"]
@@ -77,20 +77,16 @@ def train_gpt(config: GPTConfig, train_ids: torch.Tensor, *, steps: int, batch_s
               progress: bool = True, desc: str = "training") -> GPT:
     """Build ``GPT(config)`` from ``seed`` and train it on random windows of ``train_ids``.
 
-    The recipe of lesson 06: AdamW (betas 0.9, 0.99; weight decay 0.01), linear warmup then
-    cosine decay to 10% of ``lr``, gradient norm clipped at 1. The weights come from
+    Lesson 06's recipe (:class:`course_lib.training.recipes.LMRecipe`: AdamW, linear warmup
+    then cosine decay to 10% of ``lr``, gradient norm clipped at 1). The weights come from
     ``seed`` and the batches from ``seed + 1``; the global random state is left as it was.
     The model trains on ``device``; the batches are drawn on the CPU and moved there.
     """
     with seeded(seed):
         model = GPT(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99),
-                                  weight_decay=0.01)
-    scheduler = schedules.warmup_cosine_schedule(optimizer, warmup, steps, min_lr_ratio=0.1)
-    batches = text.window_batches(train_ids, batch_size, config.max_len,
-                                  generator=torch.Generator().manual_seed(seed + 1))
-    train(model, batches, language_model.lm_loss, steps=steps, optimizer=optimizer,
-          scheduler=scheduler, clip_norm=1.0, desc=desc, progress=progress)
+    recipe = LMRecipe(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup)
+    train_lm(model, train_ids, recipe, generator=torch.Generator().manual_seed(seed + 1),
+             desc=desc, progress=progress)
     return model
 
 

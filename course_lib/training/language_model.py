@@ -1,6 +1,6 @@
 """Training and evaluating a next-token language model: the loss, and the loss by position.
 
-``model(x (B, T)) -> logits (B, T, V)``; batches are ``(x, y)`` windows from
+``model(x (B, T)) -> (logits (B, T, V), maps)``; batches are ``(x, y)`` windows from
 :mod:`course_lib.data.text` (``y`` is ``x`` shifted by one).
 """
 
@@ -18,10 +18,11 @@ __all__ = ["lm_loss", "loss_by_position", "evaluate_loss"]
 
 
 def lm_loss(model: torch.nn.Module, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Mean next-token cross-entropy (nats) of ``model(x) -> (B, T, V)`` logits against ``y``."""
+    """Mean next-token cross-entropy (nats) of ``model(x)``'s logits ``(B, T, V)`` against
+    ``y``."""
     x, y = batch
     device = next(model.parameters()).device  # batches are made on the CPU
-    logits = model(x.to(device))
+    logits, _ = model(x.to(device))
     y = y.to(device)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
@@ -42,7 +43,7 @@ def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, max_len: int, *,
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = y[start:start + batch_size].to(device)
-            logits = model(xb)  # (b, T, V)
+            logits, _ = model(xb)  # (b, T, V)
             losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none")  # (b, T)
             total += losses.sum(dim=0).double().cpu()
     return (total / len(x)).float()

@@ -20,23 +20,14 @@ Shapes: ``B`` batch, ``T`` sequence length, ``V`` vocabulary size.
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from course_lib.analysis.timing import interleaved_times, median_ratio
+from course_lib._aliases import moved_names
 from course_lib.core.modules import evaluating
 from course_lib.core.validation import check_number, check_positive
 
-__all__ = [
-    "GenerationTiming", "time_generation",
-    "top_k_filter",
-    "top_p_filter",
-    "sample_next_token",
-    "generate",
-]
+__all__ = ["top_k_filter", "top_p_filter", "sample_next_token", "generate"]
 
 
 def _check_logits(logits: torch.Tensor) -> None:
@@ -171,8 +162,8 @@ def generate(
 ) -> torch.Tensor:
     """Extend ``prompt`` by ``max_new_tokens`` tokens sampled from ``model``.
 
-    The model must map ids ``(B, T)`` to logits ``(B, T, V)``, accept ``caches=`` (one
-    KV cache per layer, from ``model.make_caches()``) and know its context length
+    The model must map ids ``(B, T)`` to ``(logits (B, T, V), maps)``, accept ``caches=``
+    (one KV cache per layer, from ``model.make_caches()``) and know its context length
     ``max_len``. When the sequence grows past ``max_len`` only the last ``max_len``
     tokens are fed (a sliding window).
 
@@ -202,8 +193,8 @@ def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: i
     keeps only the logits of the last position. Cost per step grows with the length."""
     sequence = prompt
     for _ in range(max_new_tokens):
-        window = sequence[:, -max_len:]                # (B, <= max_len)
-        logits = model(window)[:, -1, :]                       # (B, V)
+        window = sequence[:, -max_len:]                        # (B, <= max_len)
+        logits = model(window)[0][:, -1, :]                    # (B, V)
         next_token = sample_next_token(logits, **sampling)     # (B,)
         sequence = torch.cat([sequence, next_token[:, None]], dim=1)
     return sequence
@@ -212,55 +203,28 @@ def _generate_uncached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: i
 def _generate_cached(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
                      max_len: int, sampling: dict) -> torch.Tensor:
     """Fast path: keys and values of past tokens stay in per-layer caches, so each step
-    feeds one token. When the cache is full (the next token would sit at position
-    ``max_len``), the positions of a sliding window shift, so the cached keys are
-    stale: we rebuild the caches from the last ``max_len`` tokens, which is what
-    the readable path computes too."""
+    feeds one token. When the context is full (the next token would sit at position
+    ``max_len``, as the cache says: a rolling cache holds fewer keys than it has seen),
+    the positions of a sliding window shift, so the cached keys are stale: we rebuild the
+    caches from the last ``max_len`` tokens, which is what the readable path computes too."""
     if max_new_tokens == 0:
         return prompt
     sequence = prompt
     caches = model.make_caches()
-    logits = model(sequence[:, -max_len:], caches=caches)[:, -1, :]
+    logits = model(sequence[:, -max_len:], caches=caches)[0][:, -1, :]
     for step in range(max_new_tokens):
         next_token = sample_next_token(logits, **sampling)
         sequence = torch.cat([sequence, next_token[:, None]], dim=1)
         if step == max_new_tokens - 1:
             break  # the last token needs no logits after it
-        if caches[0].length + 1 <= max_len:
-            logits = model(next_token[:, None], caches=caches)[:, -1, :]
+        if caches[0].next_position < max_len:
+            logits = model(next_token[:, None], caches=caches)[0][:, -1, :]
         else:
             caches = model.make_caches()
-            logits = model(sequence[:, -max_len:], caches=caches)[:, -1, :]
+            logits = model(sequence[:, -max_len:], caches=caches)[0][:, -1, :]
     return sequence
 
 
-@dataclass(frozen=True)
-class GenerationTiming:
-    """Result of :func:`time_generation`: median seconds per generation with and without
-    the KV cache, and ``speedup``, the median over rounds of uncached / cached time."""
-
-    cached: float
-    uncached: float
-    speedup: float
-
-
-def time_generation(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int, *,
-                    repeats: int = 5, warmup: int = 1) -> GenerationTiming:
-    """Time greedy generation with and without the KV cache, as ``bench_gpt.py`` does.
-
-    Both paths are first checked to give the same tokens, then timed in alternation
-    (cached, uncached, cached, ...) after ``warmup`` untimed calls each, so background
-    load hits both alike; the speed-up is the median of per-round ratios.
-    ``prompt (B, T0)``; keep ``T0 + max_new_tokens <= context length`` to time the cache
-    rather than the sliding window.
-    """
-    def run(use_cache: bool) -> torch.Tensor:
-        return generate(model, prompt, max_new_tokens, use_cache=use_cache, temperature=0)
-
-    if not torch.equal(run(True), run(False)):
-        raise RuntimeError("cached and uncached generation disagree")
-    times = interleaved_times({"cached": lambda: run(True), "uncached": lambda: run(False)},
-                              repeats=repeats, warmup=warmup)
-    return GenerationTiming(cached=statistics.median(times["cached"]),
-                            uncached=statistics.median(times["uncached"]),
-                            speedup=median_ratio(times["uncached"], times["cached"]))
+# Learners' old imports (``sampling.time_generation``) still work: the timing moved to
+# course_lib.analysis.timing.
+__getattr__ = moved_names(__name__)
