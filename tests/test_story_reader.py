@@ -19,11 +19,12 @@ def test_shapes_weights_sum_to_one_and_skip_padding():
     m = _model()
     question = torch.tensor([[5, 6], [7, 0]])
     story = torch.tensor([[8, 9, 10, 0], [11, 12, 13, 14]])
-    logits, w = m(question, story, need_weights=True)
+    logits, maps = m(question, story, need_weights=True)
+    (w,) = maps["cross"]  # the one query's weights
     assert logits.shape == (2, 4) and w.shape == (2, 6)
     assert torch.allclose(w.sum(-1), torch.ones(2))
     assert w[0, 5] == 0 and w[1, 1] == 0
-    assert torch.equal(m(question, story), logits)
+    assert torch.equal(m(question, story)[0], logits)
 
 
 def test_matches_a_numpy_reference():
@@ -32,7 +33,8 @@ def test_matches_a_numpy_reference():
         for p in m.parameters():
             p.add_(0.3 * torch.randn_like(p))
     question, story = torch.tensor([[3, 4, 0]]), torch.tensor([[5, 6, 7, 8, 0]])
-    logits, w = m(question, story, need_weights=True)
+    logits, maps = m(question, story, need_weights=True)
+    w = maps["cross"][0]
     P = {k: v.detach().double().numpy() for k, v in m.state_dict().items()}
     E = P["embed.weight"]
     q = E[[3, 4]].mean(0) @ P["query.weight"].T
@@ -51,8 +53,8 @@ def test_matches_a_numpy_reference():
 
 def test_at_initialisation_a_word_matches_itself():
     m = _model(d_model=16)
-    _, w = m(torch.tensor([[9]]), torch.tensor([[4, 5, 9, 6, 7, 9]]), need_weights=True)
-    story = w[0, 1:]
+    _, maps = m(torch.tensor([[9]]), torch.tensor([[4, 5, 9, 6, 7, 9]]), need_weights=True)
+    story = maps["cross"][0][0, 1:]
     assert set(story.argsort(descending=True)[:2].tolist()) == {2, 5}  # the two copies of 9
 
 
@@ -65,14 +67,16 @@ def test_learns_to_count_and_looks_at_the_place_words():
                                       pad_id=vocab.pad_id))
     batches = random_batches(train_set.questions, train_set.stories, train_set.counts,
                              batch_size=64, generator=torch.Generator().manual_seed(0))
-    train(m, batches, lambda model, b: F.cross_entropy(model(b[0], b[1]), b[2]), steps=300,
+    train(m, batches, lambda model, b: F.cross_entropy(model(b[0], b[1])[0], b[2]), steps=300,
           lr=1e-2, progress=False)
     m.eval()
     with torch.no_grad():
-        acc = (m(test_set.questions, test_set.stories).argmax(-1) == test_set.counts).float().mean()
+        acc = (m(test_set.questions, test_set.stories)[0].argmax(-1)
+               == test_set.counts).float().mean()
         words = diary.LECTURE_STORY["zh"]
         q, s = diary.encode_stories([words], ["coffee shop"], ["zh"], vocab)
-        _, w = m(q, s, need_weights=True)
+        _, maps = m(q, s, need_weights=True)
+    w = maps["cross"][0]
     assert acc >= 0.8, acc
     share = w[0, q.shape[1]:][diary.place_word_positions(words, "coffee shop", "zh")].sum()
     assert share > 2 * len([2, 14]) / len(words), share  # well above a uniform share

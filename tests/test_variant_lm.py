@@ -17,16 +17,18 @@ def test_every_position_scheme_is_causal(positions):
     x = torch.randint(0, 11, (2, 9))
     y = x.clone()
     y[:, 6:] = (y[:, 6:] + 1) % 11
-    torch.testing.assert_close(model(x)[:, :6], model(y)[:, :6])
-    logits, weights = model(x, need_weights=True)
-    assert logits.shape == (2, 9, 11) and weights[0].shape == (2, 4, 9, 9)
+    torch.testing.assert_close(model(x)[0][:, :6], model(y)[0][:, :6])
+    logits, maps = model(x, need_weights=True)
+    assert logits.shape == (2, 9, 11) and maps["decoder_self"][0].shape == (2, 4, 9, 9)
 
 
 def test_linear_attention_model_is_causal():
     model = _model(attention="linear", positions="learned")
     x = torch.randint(0, 11, (1, 8))
     y = torch.cat([x[:, :5], torch.randint(0, 11, (1, 3))], dim=1)
-    torch.testing.assert_close(model(x)[:, :5], model(y)[:, :5])
+    torch.testing.assert_close(model(x)[0][:, :5], model(y)[0][:, :5])
+    _, maps = model(x, need_weights=True)  # linear attention's readable weights, causal
+    assert torch.all(maps["decoder_self"][0].triu(diagonal=1) == 0)
     with pytest.raises(ValueError, match="caching"):
         model.make_caches()
 
@@ -47,7 +49,7 @@ def test_convert_to_gqa_keeps_the_model_when_heads_are_kept():
     model = _model(positions="rope")
     same = convert_to_gqa(model, 4)
     x = torch.randint(0, 11, (2, 7))
-    torch.testing.assert_close(same(x), model(x))
+    torch.testing.assert_close(same(x)[0], model(x)[0])
     pooled = convert_to_gqa(model, 1)
     assert pooled.blocks[0].attn.k_proj.weight.shape == (4, 16)
     assert pooled.config.num_kv_heads == 1

@@ -72,9 +72,10 @@ def small_vit(**kw) -> VisionTransformer:
 def test_vit_shapes_and_weights():
     model = small_vit()
     x = torch.rand(3, 1, 8, 8)
-    logits = model(x)
-    assert logits.shape == (3, 10)
-    again, weights = model(x, need_weights=True)
+    logits, maps = model(x)
+    assert logits.shape == (3, 10) and len(maps) == 0
+    again, maps = model(x, need_weights=True)
+    weights = maps["encoder_self"]
     torch.testing.assert_close(again, logits, atol=1e-5, rtol=1e-5)
     assert len(weights) == 2 and weights[0].shape == (3, 2, 17, 17)
     torch.testing.assert_close(weights[0].sum(-1), torch.ones(3, 2, 17))
@@ -84,21 +85,21 @@ def test_vit_reads_the_class_token_and_positions_matter():
     model = small_vit()
     x = torch.rand(2, 1, 8, 8)
     with torch.no_grad():
-        base = model(x)
+        base, _ = model(x)
         # (a random change: a constant shift would vanish in the LayerNorms)
         model.cls_token.add_(torch.randn(model.cls_token.shape,
                                          generator=torch.Generator().manual_seed(1)))
-        assert not torch.allclose(model(x), base)
+        assert not torch.allclose(model(x)[0], base)
     # swapping two patches changes the output: learned positions break permutation symmetry
     swapped = x.clone()
     swapped[:, :, 0:2, 0:2], swapped[:, :, 6:8, 6:8] = x[:, :, 6:8, 6:8], x[:, :, 0:2, 0:2]
-    assert not torch.allclose(model(swapped), model(x))
+    assert not torch.allclose(model(swapped)[0], model(x)[0])
 
 
 def test_vit_trains_one_step():
     model = small_vit().train()
     x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
-    loss = F.cross_entropy(model(x), y)
+    loss = F.cross_entropy(model(x)[0], y)
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
 
@@ -133,4 +134,4 @@ def test_checkpoint_rebuilds_the_vit_from_its_config(tmp_path):
     x = torch.rand(2, 1, 8, 8)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "vit.pt", model)).model
     assert isinstance(loaded, VisionTransformer) and loaded.config == model.config
-    torch.testing.assert_close(loaded(x), model(x))
+    torch.testing.assert_close(loaded(x)[0], model(x)[0])

@@ -85,3 +85,56 @@ def test_language_model_plots() -> None:
     assert len(ax.lines) == 2
     ax = viz.plot_loss_by_position(np.linspace(2.5, 1.5, 16))
     assert len(ax.lines[0].get_ydata()) == 16
+
+
+# --- lessons 07-09 ----------------------------------------------------------------------
+
+
+def test_measured_vs_length_scales_and_labels_each_series() -> None:
+    ax = viz.measured_vs_length([64, 128], {"full": [0.001, 0.004], "tiled": [0.001, 0.002]},
+                                ylabel="ms per call", scale=1e3, title="t")
+    assert [line.get_label() for line in ax.lines] == ["full", "tiled"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 4.0])
+    assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_legend() is not None
+    one = viz.measured_vs_length([64], {"only": [2 ** 20]}, ylabel="MiB", scale=2 ** -20)
+    assert one.get_legend() is None and one.lines[0].get_ydata()[0] == 1.0
+
+
+def test_mask_panels_draw_one_image_per_mask() -> None:
+    axes = viz.mask_panels({"a": torch.ones(3, 3, dtype=torch.bool), "b": np.eye(3)})
+    assert [ax.get_title() for ax in axes] == ["a", "b"] and all(len(ax.images) == 1
+                                                                for ax in axes)
+
+
+def test_lines_with_reference_marks() -> None:
+    ax = viz.lines(range(3), {"x": [0, 1, 2], "y": torch.tensor([2.0, 1.0, 0.0])},
+                   xlabel="p", ylabel="acc", vlines={"train": 1.5}, hlines={"chance": 0.5},
+                   legend_columns=2)
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["x", "y", "train", "chance"] and ax.get_xlabel() == "p"
+
+
+def test_image_grid_shapes_titles_cmaps_and_patch_grid() -> None:
+    rgb = torch.rand(3, 6, 6) * 2 - 0.5          # (3, H, W), out of [0, 1]: clipped
+    gray = torch.rand(1, 4, 4)                    # (1, H, W)
+    axes = viz.image_grid([[rgb, gray], [np.eye(2)]], [["scene", "digit"], ["map"]],
+                          cmaps=[["viridis", "gray_r"], ["magma"]], grid_every=2)
+    assert axes.shape == (2, 2)
+    assert axes[0, 0].images[0].get_array().shape == (6, 6, 3)
+    assert axes[0, 0].images[0].get_array().max() <= 1.0
+    assert axes[0, 1].images[0].get_cmap().name == "gray_r"
+    assert axes[1, 0].get_title() == "map" and not axes[1, 1].axison  # the empty cell
+    assert len(axes[0, 1].lines) == 2  # the 2 x 2 patch grid of a 4 x 4 image: one line each way
+    row = viz.image_grid([gray, gray], ["a", "b"], cmaps="gray_r")
+    assert row.shape == (1, 2) and row[0, 1].get_title() == "b"
+
+
+def test_power_law_fit_draws_points_and_the_fitted_line() -> None:
+    from course_lib.scale.scaling import fit_power_law
+
+    sizes, losses = np.array([1e3, 1e4, 1e5]), np.array([2.0, 1.6, 1.28])
+    fit = fit_power_law(sizes, losses)
+    ax = viz.power_law_fit(sizes, losses, fit, label="runs")
+    points, line = ax.lines
+    np.testing.assert_allclose(line.get_ydata(), fit.predict(line.get_xdata()))
+    assert line.get_xdata().max() > sizes.max() and points.get_label() == "runs"

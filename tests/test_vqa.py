@@ -69,11 +69,16 @@ def test_data_errors():
 def test_cross_attention_goes_from_words_to_patches(data):
     torch.manual_seed(0)
     model = CrossModalVQA(config(data)).eval()
-    logits, weights = model(data.images, data.questions, need_weights=True)
+    logits, maps = model(data.images, data.questions, need_weights=True)
+    (weights,) = maps["cross"]  # one cross-attention layer
+    assert set(maps) == {"cross"}
     assert logits.shape == (16, len(shapes.ANSWERS))
     assert weights.shape == (16, 2, shapes.QUESTION_LENGTH, 9)  # (B, heads, words, patches)
     torch.testing.assert_close(weights.sum(-1), torch.ones(16, 2, shapes.QUESTION_LENGTH))
-    torch.testing.assert_close(model(data.images, data.questions), logits)
+    torch.testing.assert_close(model(data.images, data.questions)[0], logits)
+    # the encoders return their own self-attention maps
+    _, image_maps = model.image_encoder(data.images, need_weights=True)
+    assert [w.shape for w in image_maps["encoder_self"]] == [(16, 2, 9, 9)]
 
 
 def test_padding_words_do_not_change_the_answer(data):
@@ -83,8 +88,8 @@ def test_padding_words_do_not_change_the_answer(data):
     assert (short != data.pad_id).all(0).any()  # some questions use the short template
     i = int(torch.nonzero((data.questions[:, 6:] == data.pad_id).all(1))[0])
     with torch.no_grad():
-        padded = model(data.images[i:i + 1], data.questions[i:i + 1])
-        unpadded = model(data.images[i:i + 1], data.questions[i:i + 1, :6])
+        padded, _ = model(data.images[i:i + 1], data.questions[i:i + 1])
+        unpadded, _ = model(data.images[i:i + 1], data.questions[i:i + 1, :6])
     torch.testing.assert_close(padded, unpadded, atol=1e-5, rtol=1e-5)
 
 
@@ -93,17 +98,17 @@ def test_the_image_matters_only_for_the_cross_modal_model(data):
     cross, text = CrossModalVQA(config(data)).eval(), TextOnlyVQA(config(data)).eval()
     other = data.images.flip(0)
     with torch.no_grad():
-        assert not torch.allclose(cross(data.images, data.questions),
-                                  cross(other, data.questions))
-        torch.testing.assert_close(text(data.images, data.questions),
-                                   text(other, data.questions))
+        assert not torch.allclose(cross(data.images, data.questions)[0],
+                                  cross(other, data.questions)[0])
+        torch.testing.assert_close(text(data.images, data.questions)[0],
+                                   text(other, data.questions)[0])
 
 
 def test_both_models_train(data):
     for cls in (CrossModalVQA, TextOnlyVQA):
         torch.manual_seed(0)
         model = cls(config(data))
-        F.cross_entropy(model(data.images, data.questions), data.answers).backward()
+        F.cross_entropy(model(data.images, data.questions)[0], data.answers).backward()
         assert all(p.grad is not None for p in model.parameters()), cls.__name__
 
 
@@ -127,5 +132,5 @@ def test_checkpoint_rebuilds_the_vqa_model_from_its_config(data, tmp_path):
     torch.manual_seed(0)
     model = CrossModalVQA(config(data)).eval()
     loaded = load_checkpoint(save_checkpoint(tmp_path / "vqa.pt", model, vocab=data.vocab)).model
-    torch.testing.assert_close(loaded(data.images, data.questions),
-                               model(data.images, data.questions))
+    torch.testing.assert_close(loaded(data.images, data.questions)[0],
+                               model(data.images, data.questions)[0])

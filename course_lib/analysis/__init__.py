@@ -3,8 +3,8 @@ timing, and measured (not computed) memory.
 
 Modules: ``attribution`` (gradient x input, integrated gradients, rollout),
 ``interventions`` (capture or replace attention weights), ``gradcheck`` (finite
-differences), ``timing`` (median and interleaved timings), ``measured_memory`` (peak bytes
-of NumPy and torch calls).
+differences), ``timing`` (median and interleaved timings, generation with and without a KV
+cache), ``measured_memory`` (peak bytes of NumPy and torch calls).
 """
 
 from course_lib._lazy import lazy_exports

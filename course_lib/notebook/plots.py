@@ -15,12 +15,12 @@ from matplotlib.axes import Axes
 from course_lib.core.tensors import to_numpy
 
 __all__ = [
-    "to_numpy",
     "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
     "accuracy_vs_length", "time_vs_length", "PINYIN", "has_cjk_font", "quiet_missing_glyphs",
     "cjk_label", "word_weights", "plot_curves", "alignment_heatmap", "accuracy_by_length",
     "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
     "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
+    "measured_vs_length", "mask_panels", "lines", "image_grid", "power_law_fit",
 ]
 
 
@@ -518,4 +518,137 @@ def plot_loss_by_position(loss_per_position, *, ax: Axes | None = None) -> Axes:
     ax.plot(np.arange(1, data.size + 1), data)
     ax.set_xlabel("characters of context seen (position in the window)")
     ax.set_ylabel("loss (nats per character)")
+    return ax
+
+
+# --- 07 attention variants -------------------------------------------------------------
+
+
+def measured_vs_length(lengths: Sequence[int], series: dict[str, Sequence[float]], *,
+                       ylabel: str, scale: float = 1.0, title: str | None = None,
+                       ax: Axes | None = None) -> Axes:
+    """A measurement (seconds, bytes) against sequence length, log-log, one line per name;
+    ``scale`` converts the values to the unit ``ylabel`` names (``1e3``: seconds -> ms,
+    ``2 ** -20``: bytes -> MiB). The lengths measured label the x-axis."""
+    ax = _axes(ax, (6.0, 4.0))
+    for name, values in series.items():
+        ax.loglog(lengths, np.asarray(values, dtype=float) * scale, "o-", label=name)
+    ax.set_xticks(list(lengths), [str(n) for n in lengths])
+    ax.minorticks_off()
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if len(series) > 1:
+        ax.legend()
+    return ax
+
+
+def mask_panels(panels: dict[str, object], *, vmax: float = 3.0,
+                figsize: tuple[float, float] | None = None) -> np.ndarray:
+    """One ``(T, S)`` mask per panel, side by side (queries down, keys across); values above
+    1 tell two heads of a pattern apart. Returns the axes."""
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize or (3.3 * len(panels), 3.4),
+                             squeeze=False)
+    for ax, (title, mask) in zip(axes[0], panels.items(), strict=True):
+        ax.imshow(to_numpy(mask, dtype=float), cmap="Blues", vmin=0, vmax=vmax)
+        ax.set(title=title, xlabel="key", ylabel="query")
+        ax.grid(False)
+    fig.tight_layout()
+    return axes[0]
+
+
+def lines(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel: str,
+          ylabel: str, title: str | None = None, vlines: dict[str, float] | None = None,
+          hlines: dict[str, float] | None = None, legend_columns: int = 1,
+          ax: Axes | None = None) -> Axes:
+    """Curves ``{label: y}`` over a shared ``x``, with labelled reference lines: ``vlines``
+    at x positions (dashed), ``hlines`` at y values (dotted)."""
+    ax = _axes(ax, (6.0, 4.0))
+    for name, y in series.items():
+        ax.plot(list(x), to_numpy(y, dtype=float), label=name)
+    for name, at in (vlines or {}).items():
+        ax.axvline(at, color="grey", linestyle="--", label=name)
+    for name, at in (hlines or {}).items():
+        ax.axhline(at, color="black", linestyle=":", label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(ncol=legend_columns, fontsize=8 if legend_columns > 1 else None)
+    return ax
+
+
+# --- 08 beyond text --------------------------------------------------------------------
+
+
+def _image(x) -> np.ndarray:
+    """An image as imshow wants it: ``(H, W)`` or ``(H, W, 3)`` (a ``(3, H, W)`` tensor is
+    moved channel-last and clipped to [0, 1]; a ``(1, H, W)`` one loses its channel)."""
+    data = to_numpy(x, dtype=float)
+    if data.ndim == 3 and data.shape[0] in (1, 3):
+        data = data[0] if data.shape[0] == 1 else np.clip(data.transpose(1, 2, 0), 0.0, 1.0)
+    return data
+
+
+def _like_grid(value, rows: list[list], default: str) -> list[list]:
+    """``value`` (None, one string, one row or a list of rows) spread over ``rows``' shape."""
+    if value is None or isinstance(value, str):
+        return [[default if value is None else value] * len(row) for row in rows]
+    value = list(value)
+    if len(rows) == 1 and value and not isinstance(value[0], (list, tuple)):
+        value = [value]
+    return [list(v) for v in value]
+
+
+def image_grid(images, titles=None, *, cmaps=None, vmin: float | None = None,
+               grid_every: int | None = None, figsize: tuple[float, float] | None = None,
+               fontsize: float = 8) -> np.ndarray:
+    """Images in a grid, without ticks: ``images`` is a list of rows (or a single row) of
+    ``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` arrays or tensors; ``titles`` and ``cmaps``
+    (one name, or the grid's shape) go with them. ``grid_every=p`` draws the ``p x p`` patch
+    grid a ViT cuts the image into. Returns the axes ``(rows, columns)``."""
+    rows = [list(r) for r in images] if isinstance(images[0], (list, tuple)) else [list(images)]
+    title_grid = _like_grid(titles, rows, "")
+    cmap_grid = _like_grid(cmaps, rows, "viridis")
+    columns = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), columns, squeeze=False,
+                             figsize=figsize or (1.5 * columns, 1.9 * len(rows)))
+    for r, row in enumerate(rows):
+        for c, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if c >= len(row):
+                ax.axis("off")
+                continue
+            data = _image(row[c])
+            ax.imshow(data, cmap=cmap_grid[r][c], vmin=vmin)
+            if grid_every:
+                for line in np.arange(grid_every, data.shape[0], grid_every) - 0.5:
+                    ax.axhline(line, color="tab:orange", lw=0.8)
+                for line in np.arange(grid_every, data.shape[1], grid_every) - 0.5:
+                    ax.axvline(line, color="tab:orange", lw=0.8)
+            if title_grid[r][c]:
+                ax.set_title(title_grid[r][c], fontsize=fontsize)
+    fig.tight_layout()
+    return axes
+
+
+# --- 09 scale --------------------------------------------------------------------------
+
+
+def power_law_fit(sizes, losses, fit, *, label: str = "our runs", extend: float = 0.5,
+                  ax: Axes | None = None) -> Axes:
+    """Measured ``losses`` against model ``sizes`` on log-log axes, and the fitted power law
+    ``fit`` (a :class:`course_lib.scale.scaling.PowerLawFit`) drawn from a bit below the
+    smallest size to ``10 ** extend`` times the largest: the extrapolation the fit claims."""
+    sizes = to_numpy(sizes, dtype=float)
+    ax = _axes(ax, (6.0, 3.6))
+    ax.loglog(sizes, to_numpy(losses, dtype=float), "o", label=label)
+    grid = np.logspace(np.log10(sizes.min()) - 0.2, np.log10(sizes.max()) + extend, 50)
+    ax.loglog(grid, fit.predict(grid), "--", label=f"fit: alpha = {fit.exponent:.3f}")
+    ax.set_xlabel("non-embedding parameters N (log)")
+    ax.set_ylabel("validation loss, nats/char (log)")
+    ax.legend()
     return ax
