@@ -61,6 +61,10 @@ SLIDE_REPORT = """() => {
       if (style.visibility === 'hidden' || style.display === 'none') continue;
       top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
       left = Math.min(left, r.left); right = Math.max(right, r.right);
+      if (el.classList.contains('katex-html') && el.offsetWidth > 0) {
+        // a formula wider than its line: its box stays the line's width, its ink does not
+        right = Math.max(right, r.left + el.scrollWidth * r.width / el.offsetWidth);
+      }
     }
     const images = [...slide.querySelectorAll('.jp-OutputArea img')].map(img => {
       const r = img.getBoundingClientRect();

@@ -216,8 +216,8 @@ def _parts(slide: Slide, blocks_notes: list[tuple[Block | None, str | None]]) ->
             carried = []
             while parts[-1].blocks and parts[-1].blocks[-1].kind == "heading":
                 carried.insert(0, parts[-1].blocks.pop())     # a heading opens its part
-            parts.append(Slide(title=slide.title, continued=not carried
-                               or carried[0].kind != "heading"))
+            opens = carried[0] if carried else block
+            parts.append(Slide(title=slide.title, continued=opens.kind != "heading"))
             parts[-1].blocks = carried
             used = sum(_height(b) for b in carried) + (CONTINUED_HEIGHT
                                                        if parts[-1].continued else 0)
