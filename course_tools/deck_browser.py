@@ -78,14 +78,17 @@ SLIDE_REPORT = """() => {
     const heading = slide.querySelector('h1, h2, h3, h4');
     report.push({
       index: i + 1,
+      section: slide.dataset.title || '',
+      kind: slide.dataset.kind || '',
       title: heading ? heading.textContent.replace('\u00b6', '').replace(/\\s+/g, ' ')
                                .trim().slice(0, 70) : '',
       overflow: {top: (box.top - top) / scale, bottom: (bottom - box.bottom) / scale,
                  left: (box.left - left) / scale, right: (right - box.right) / scale},
       scroll: slide.scrollHeight - slide.clientHeight,
       images: images,
-      number: (document.querySelector('.slide-number') || {}).textContent || '',
-      hash: location.hash,
+      number: ((document.querySelector('.slide-number') || {}).textContent || '')
+                .replace(/\\s+/g, ''),
+      hash: '#' + Reveal.getSlidePath(),   // the address reveal.js writes for this slide
       notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent.trim()).join(' '),
     });
   });

@@ -33,7 +33,7 @@ SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
 PADDING_X, PADDING_Y = 24, 14                # the slide's inner margin (slides/theme.css)
 CONTENT_WIDTH = SLIDE_WIDTH - 2 * PADDING_X
 CONTENT_HEIGHT = SLIDE_HEIGHT - 2 * PADDING_Y
-CONTINUED_HEIGHT = 64                        # a one-line continuation heading (h3)
+CONTINUED_HEIGHT = 92                        # a one-line continuation heading (h3), measured
 CODE_LINE_HEIGHT = 28.6                      # 22 px code, line-height 1.3 (slides/theme.css)
 CODE_CHARS_PER_LINE = int((CONTENT_WIDTH - 40) / (22 * 0.602))   # DejaVu Sans Mono advance
 MIN_FONT_PX = 18.0                           # smallest plot text on the 1280x720 slide
@@ -65,6 +65,7 @@ class Slide:
 # ---------------------------------------------------------------------------- blocks
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)]) ")
 
 
 def markdown_pieces(source: str) -> list[str]:
@@ -81,6 +82,13 @@ def markdown_pieces(source: str) -> list[str]:
         following = next((x for x in lines[i + 1:] if x.strip()), "")
         cut = (blank and not fence and not math and current and following
                and not following[0].isspace() and not following.startswith("<"))
+        # a tight list's next item: a block of its own, so a long list can span slides
+        item = (not fence and not math and current and _LIST_ITEM.match(line)
+                and _LIST_ITEM.match(current[0]))
+        if item:
+            pieces.append("\n".join(current).strip("\n"))
+            current = [line]
+            continue
         if cut:
             pieces.append("\n".join(current).strip("\n"))
             current = []
@@ -239,8 +247,8 @@ def _size_plots(part: Slide) -> None:
     natural = sum(b.plot[1] for b in plots)
     fit = (CONTENT_HEIGHT - fixed) / natural if natural else 1.0
     for block in plots:
-        low, high = plot_scale_range(block.plot)
-        scale = max(min(fit, high), min(low, high))
+        _, high = plot_scale_range(block.plot)
+        scale = min(fit, high)   # packing left room for the readable scale where it could
         output = block.cell.outputs[0]
         key = next(k for k in ("image/png", "image/jpeg", "image/svg+xml")
                    if k in output.get("data", {}))

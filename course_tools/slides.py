@@ -432,6 +432,10 @@ def _slide_outputs(outputs: list, lang: str = "en") -> list:
                 continue                     # a progress bar's widget: no state on a slide
             if "text/plain" in data and len(data) == 1:
                 data["text/plain"] = _trim(data["text/plain"], lang)
+            if "text/html" in data:
+                data["text/html"] = _trim_table(data["text/html"], lang)
+            if "text/markdown" in data:
+                data["text/markdown"] = _trim_markdown_table(data["text/markdown"], lang)
         kept.append(output)
     return kept
 
@@ -451,6 +455,38 @@ def _trim(text: str, lang: str = "en") -> str:
     hidden = len(lines) - keep
     note = [DECK_TEXT[lang]["trimmed"].format(hidden)] if hidden else []
     return "\n".join(lines[:keep] + note) + "\n"
+
+
+_MAX_TABLE_ROWS = 5
+
+
+def _trim_table(page: str, lang: str = "en") -> str:
+    """An HTML table output (a data frame, say) with at most :data:`_MAX_TABLE_ROWS` body
+    rows on the slide, and a last row saying how many more the notebook has."""
+    rows = [m.start() for m in re.finditer(r"<tr\b", page, re.IGNORECASE)]
+    body = [r for r in rows if "<tbody" in page[:r].lower()] or rows[1:]
+    if len(body) <= _MAX_TABLE_ROWS:
+        return page
+    cut = body[_MAX_TABLE_ROWS]
+    end = page.lower().rfind("</tr>") + len("</tr>")
+    hidden = len(body) - _MAX_TABLE_ROWS
+    note = (f'<tr><td colspan="99" class="course-trimmed">'
+            f'{html.escape(DECK_TEXT[lang]["trimmed"].format(hidden).replace("lines", "rows"))}'
+            f"</td></tr>")
+    return page[:cut] + note + page[end:]
+
+
+def _trim_markdown_table(text: str, lang: str = "en") -> str:
+    """A Markdown table with at most :data:`_MAX_TABLE_ROWS` rows after its header."""
+    lines = text.rstrip("\n").split("\n")
+    rows = [i for i, line in enumerate(lines) if line.lstrip().startswith("|")]
+    if len(rows) <= _MAX_TABLE_ROWS + 2:
+        return text
+    keep = rows[_MAX_TABLE_ROWS + 2]
+    hidden = len(rows) - _MAX_TABLE_ROWS - 2
+    note = DECK_TEXT[lang]["trimmed"].format(hidden).replace("lines", "rows")
+    rest = [line for line in lines[rows[-1] + 1:]]
+    return "\n".join(lines[:keep] + ["", f"*{note}*", *rest]) + "\n"
 
 
 def _local_links(source: str) -> str:
@@ -483,6 +519,8 @@ def _groups(deck: nbformat.NotebookNode) -> list[tuple[deck_layout.Slide, list]]
             if heading:
                 slide.title = heading.group(1).strip()
         sequence.append((cell, None))
+    for (before, _), (slide, _) in zip(groups, groups[1:], strict=False):
+        slide.title = slide.title or before.title    # a subslide without a heading
     return groups
 
 
@@ -535,6 +573,9 @@ def _deck_of(deck: nbformat.NotebookNode, parts: list[deck_layout.Slide],
             continue
         for k, cell in enumerate(cells):
             cell.metadata["slideshow"] = {"slide_type": "slide" if k == 0 else "-"}
+        # the section it belongs to, for the tests and the notes rule (data-* on the slide)
+        kind = "content" if _needs_notes(part.title) else "exercise-or-summary"
+        cells[0].metadata["slideshow"]["data"] = {"title": part.title, "kind": kind}
         if part.notes:
             notes = nbformat.v4.new_markdown_cell("\n\n".join(part.notes))
             notes.id = f"notes-{n}"

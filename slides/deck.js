@@ -32,6 +32,26 @@
   });
   typeset(document.querySelector(".reveal .slides"), "htmlAndMathml", ["notes"]);
 
+  // A display formula wider than the slide is set a little smaller (down to 70 %) rather
+  // than cut off; slides are laid out only when shown, so fit each as it is shown.
+  function fitFormulas(slide) {
+    if (!slide) return;
+    slide.querySelectorAll(".katex-display").forEach(function (display) {
+      var size = 1.0;
+      display.style.fontSize = "";
+      while (display.scrollWidth > display.clientWidth + 1 && size > 0.72) {
+        size -= 0.04;
+        display.style.fontSize = size + "em";
+      }
+    });
+  }
+  Reveal.on("ready", function (event) {
+    fitFormulas(event.currentSlide);
+    if (Reveal.isPrintView && Reveal.isPrintView()) Reveal.getSlides().forEach(fitFormulas);
+  });
+  Reveal.on("slidechanged", function (event) { fitFormulas(event.currentSlide); });
+  Reveal.on("pdf-ready", function () { Reveal.getSlides().forEach(fitFormulas); });
+
   // The speaker view is a window reveal.js writes itself, without the course's fonts: give
   // it the bundled CJK font, so Chinese in the notes is not drawn as boxes.
   var fontSheet = new URL("assets/noto-sans-sc/index.css", document.baseURI).href;
