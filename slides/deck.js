@@ -73,9 +73,14 @@
           "'DejaVu Sans Mono', Menlo, Consolas, 'Noto Sans SC Variable', monospace; }";
         doc.head.appendChild(style);
       };
-      addFont();
-      opened.addEventListener("DOMContentLoaded", addFont);
-      opened.addEventListener("load", addFont);
+      // reveal.js writes the window's document right after opening it: add the font once
+      // that document is there (checked for a few seconds)
+      var tries = 0;
+      var timer = setInterval(function () {
+        tries += 1;
+        try { addFont(); } catch (error) { /* not written yet */ }
+        if (tries > 30) clearInterval(timer);
+      }, 100);
     }
     return opened;
   };

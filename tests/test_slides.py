@@ -491,7 +491,8 @@ def test_deck_in_browser(decks, browser, name: str) -> None:
             assert not bad, f"{name} at {size}:\n" + "\n".join(bad)
             page.goto((OUT / name).as_uri() + f"#/{deck.slides}")   # an address: its slide
             page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-            assert page.evaluate("() => Reveal.getSlidePastCount() + 1") == deck.slides
+            page.wait_for_function(f"() => Reveal.getSlidePastCount() + 1 === {deck.slides}",
+                                   timeout=5000)
             page.evaluate("() => Reveal.configure({transition: 'none'})")
             reached = _walk_with_keys(page, deck.slides)
             assert reached == list(range(1, deck.slides + 1)), \
@@ -540,7 +541,11 @@ def _speaker_view(page, report: list[dict]) -> None:
     assert first_words in " ".join(speaker.inner_text(".speaker-controls-notes .value").split())
     assert speaker.evaluate("() => document.querySelectorAll('iframe').length") == 2
     speaker.evaluate("() => document.fonts.ready")
+    assert speaker.evaluate("() => !!document.getElementById('course-cjk')"), \
+        "the speaker view did not get the course's CJK font"
     if speaker.evaluate(_CJK_PROBES, ".speaker-controls-notes"):
+        speaker.evaluate("() => document.fonts.load('20px \"Noto Sans SC Variable\"', '注意力')")
+        speaker.evaluate("() => document.fonts.ready")
         speaker.wait_for_timeout(200)
         wrong = _fallback_glyphs(speaker, ".speaker-controls-notes [data-cjk-probe]")
         assert not wrong, f"speaker view: {wrong}"
@@ -566,7 +571,7 @@ def test_index_and_glossary_pages(decks, browser) -> None:
         assert page.evaluate("() => document.querySelectorAll('table tr').length") > 50
         text = page.inner_text("body")
         assert "Each row starts with an anchor" not in text and "| English |" not in text
-        assert page.evaluate(_CJK_PROBES, "table") > 50
+        assert page.evaluate(_CJK_PROBES, None) > 50
         page.wait_for_timeout(100)
         wrong = _fallback_glyphs(page, "[data-cjk-probe]", limit=80)
         assert not wrong, f"GLOSSARY.html: {wrong}"
