@@ -227,8 +227,8 @@ def _example_notebook(folder: Path) -> Path:
         _cell("# 98 · Outputs on slides · 输出\n\n**You will**\n- see a plot;\n"
               "- read $\\mathrm{softmax}(QK^\\top/\\sqrt{d_k})V$.", "slide"),
         _cell("Title-slide notes with math: $\\sqrt{d_k}$ · 注意力.", "notes"),
-        _cell("import matplotlib.pyplot as plt\nfrom course_lib import env\n"
-              "env.setup_notebook(num_threads=1)", code=True),
+        _cell("import matplotlib.pyplot as plt\nimport course_lib\n"
+              "course_lib.notebook.setup_notebook(num_threads=1)", code=True),
         _cell("## A plot · 图", "slide"),
         _cell("import numpy as np\nx = np.linspace(0, 6, 50)\nplt.figure(figsize=(12, 5))\n"
               "plt.plot(x, np.sin(x))\nplt.title(r'$\\sin x$')\nplt.show()", code=True),

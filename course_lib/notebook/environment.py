@@ -262,9 +262,9 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
     try:
         import matplotlib.pyplot as plt
 
-        from course_lib import viz
+        from course_lib.notebook import plots
 
-        viz.use_course_style()
+        plots.use_course_style()
         font = _use_cjk_font_if_available(plt)
     except ImportError:
         pass
