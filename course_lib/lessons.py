@@ -8,7 +8,7 @@ the code behind a lesson, or the lessons that teach a module::
     >>> lessons.lessons_using("attention.caches")
     ['06', '07']
 
-``tests/test_lessons.py`` derives the same sets from the notebooks' imports, so this index
+``tests/test_lesson_index.py`` derives the same sets from the notebooks' imports, so this index
 cannot drift, and checks that the README's layout section is :func:`layout_markdown`
 (``python -m course_lib.lessons --write README.md`` rewrites it). A new lesson adds its
 entry here.
