@@ -27,6 +27,7 @@ Shapes: ``B`` batch, ``S`` source length, ``T`` target length, ``D`` model width
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -215,6 +216,19 @@ class _LayerStack(nn.Module):
                              layer_norm_eps) for _ in range(num_layers))
         self.norm = _final_norm(d_model, norm_first, final_norm, layer_norm_eps)
 
+    def _run(self, x: torch.Tensor,
+             call: Callable[[nn.Module, torch.Tensor], tuple[torch.Tensor, AttentionMaps]]
+             ) -> tuple[torch.Tensor, AttentionMaps]:
+        """``call(layer, x)`` through every layer, then the final norm; the layers' maps
+        joined in order."""
+        layer_maps = []
+        for layer in self.layers:
+            x, maps = call(layer, x)
+            layer_maps.append(maps)
+        if self.norm is not None:
+            x = self.norm(x)
+        return x, AttentionMaps.stack(layer_maps)
+
 
 class TransformerEncoder(_LayerStack):
     """A stack of ``num_layers`` :class:`EncoderLayer`, then an optional LayerNorm.
@@ -231,14 +245,8 @@ class TransformerEncoder(_LayerStack):
                 attn_mask: torch.Tensor | None = None, need_weights: bool = False
                 ) -> tuple[torch.Tensor, AttentionMaps]:
         """``src (B, S, D) -> (memory (B, S, D), maps)``; see the class."""
-        x, layer_maps = src, []
-        for layer in self.layers:
-            x, maps = layer(x, key_padding_mask=key_padding_mask, attn_mask=attn_mask,
-                            need_weights=need_weights)
-            layer_maps.append(maps)
-        if self.norm is not None:
-            x = self.norm(x)
-        return x, AttentionMaps.stack(layer_maps)
+        return self._run(src, lambda layer, x: layer(
+            x, key_padding_mask=key_padding_mask, attn_mask=attn_mask, need_weights=need_weights))
 
 
 class TransformerDecoder(_LayerStack):
@@ -259,17 +267,10 @@ class TransformerDecoder(_LayerStack):
         memory_key_padding_mask: torch.Tensor | None = None, need_weights: bool = False,
     ) -> tuple[torch.Tensor, AttentionMaps]:
         """``tgt (B, T, D), memory (B, S, D) -> (out (B, T, D), maps)``; see the class."""
-        x, layer_maps = tgt, []
-        for layer in self.layers:
-            x, maps = layer(x, memory, tgt_mask=tgt_mask,
-                            tgt_key_padding_mask=tgt_key_padding_mask,
-                            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
-                            memory_key_padding_mask=memory_key_padding_mask,
-                            need_weights=need_weights)
-            layer_maps.append(maps)
-        if self.norm is not None:
-            x = self.norm(x)
-        return x, AttentionMaps.stack(layer_maps)
+        return self._run(tgt, lambda layer, x: layer(
+            x, memory, tgt_mask=tgt_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+            tgt_is_causal=tgt_is_causal, memory_mask=memory_mask,
+            memory_key_padding_mask=memory_key_padding_mask, need_weights=need_weights))
 
 
 @dataclass(kw_only=True)
