@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from course_lib.attention.scores import masked_softmax
+from course_lib.attention.scores import attend
 from course_lib.core.validation import check_positive
 
 __all__ = [
@@ -288,8 +288,9 @@ def relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     """
     T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
     a_k, a_v = rel(T, S, offset)  # (T, S, Dh) each
-    # q.(k + a^K) = q.k + q.a^K; the second term is one batched product per query position.
-    scores = q @ k.transpose(-2, -1) + torch.einsum("bhtd,tsd->bhts", q, a_k)
-    weights = masked_softmax(scores / math.sqrt(Dh), mask)
-    out = weights @ v + torch.einsum("bhts,tsd->bhtd", weights, a_v)
-    return out, weights
+    # q.(k + a^K) / sqrt(Dh) = q.k / sqrt(Dh) + q.a^K / sqrt(Dh): the second term is a bias on
+    # the scores (one batched product per query position), so the shared attention path
+    # does the rest: scale, mask, softmax, weights @ v.
+    bias = torch.einsum("bhtd,tsd->bhts", q, a_k) / math.sqrt(Dh)
+    out, weights = attend(q, k, v, mask=mask, bias=bias, need_weights=True)
+    return out + torch.einsum("bhts,tsd->bhtd", weights, a_v), weights
