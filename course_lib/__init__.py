@@ -15,7 +15,8 @@ in packages by concept (each package's docstring lists its modules):
 
 Lessons import what they use (``from course_lib.attention import MultiHeadAttention``,
 ``from course_lib.notebook import checks, plots``); packages load lazily, so
-``import course_lib`` stays cheap. The modules of the earlier flat layout
+``import course_lib`` stays cheap. ``course_lib.lessons`` says which modules each lesson
+uses (``lessons.lessons_using("attention.caches")``). The modules of the earlier flat layout
 (``course_lib.train``, ``course_lib.viz``...) still import, as aliases of their new
 homes (:data:`MOVED`).
 """
@@ -29,11 +30,11 @@ __version__ = "0.1.0"
 
 PACKAGES = ["core", "attention", "models", "training", "data", "experiments", "scale",
             "analysis", "notebook"]
-__all__ = [*PACKAGES, "MOVED"]
+__all__ = [*PACKAGES, "lessons", "MOVED"]
 
 install_aliases()
-__getattr__, _dir = lazy_exports(__name__, [*PACKAGES, *MOVED], {})
+__getattr__, _dir = lazy_exports(__name__, [*PACKAGES, "lessons", *MOVED], {})
 
 
 def __dir__() -> list[str]:
-    return sorted({*PACKAGES, "MOVED"})
+    return sorted({*PACKAGES, "lessons", "MOVED"})
