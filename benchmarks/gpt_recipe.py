@@ -7,7 +7,7 @@ One JSON line per run: the configuration, parameters, steps, characters read, CP
 characters per CPU-second and the full validation loss (``course_lib.training``'s
 ``evaluate_loss``, the number lesson 06 asserts). The recipe is lesson 06's own,
 ``course_lib.training.recipes.LMRecipe`` run by ``train_lm``;
-``--no-residual-scaling`` starts the GPT without GPT-2's scaled residual projections. The
+``--residual-scaling`` starts the GPT with GPT-2's scaled residual projections. The
 budget is CPU seconds of one thread (``--cpu-seconds``: the step count is set from ten timed
 probe steps) or a fixed number of steps or characters; CPU time, unlike wall time, is close
 to what a quiet machine's wall clock shows even while other programs run. BENCHMARKS.md has
@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-residual-scaling", action="store_true",
-                        help="initialise the residual projections like every other layer "
-                             "(std 0.02), not with GPT-2's 1/sqrt(2 * layers) factor")
+    parser.add_argument("--residual-scaling", action="store_true",
+                        help="initialise the residual projections with GPT-2's factor "
+                             "1/sqrt(2 * layers) (GPTConfig.scale_residual_init)")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--cpu-seconds", type=float, help="CPU seconds of training")
     budget.add_argument("--steps", type=int, help="optimiser steps")
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     model = GPT(GPTConfig(vocab_size=len(corpus.vocab), max_len=args.context,
                           d_model=args.d_model, num_heads=args.heads, num_layers=args.layers,
-                          scale_residual_init=not args.no_residual_scaling))
+                          scale_residual_init=args.residual_scaling))
 
     def recipe(steps: int) -> LMRecipe:
         return LMRecipe(steps=steps, batch_size=args.batch, lr=args.lr,
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({
         "d_model": args.d_model, "layers": args.layers, "heads": args.heads,
         "batch": args.batch, "lr": args.lr, "seed": args.seed, "threads": args.threads,
-        "residual_scaling": not args.no_residual_scaling,
+        "residual_scaling": args.residual_scaling,
         "parameters": model.num_parameters(), "steps": steps, "characters": characters,
         "cpu_seconds": round(cpu, 1), "characters_per_cpu_second": round(characters / cpu),
         "val_loss": round(language_model.evaluate_loss(model, corpus.val, args.context), 4)}))

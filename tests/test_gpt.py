@@ -129,15 +129,15 @@ def test_logits_and_gradients_equal_torch_transformer_layers():
 def test_residual_projections_start_smaller_as_in_gpt2():
     """GPT-2 scales the init of the layers that write into the residual stream by
     1/sqrt(2 * layers); the other weights keep std 0.02 (measured over many entries)."""
-    model = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8)
+    model = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8,
+                     scale_residual_init=True)
     block = model.blocks[3]
     expected = 0.02 / (2 * 8) ** 0.5
     assert block.attn.out_proj.weight.std().item() == pytest.approx(expected, rel=0.05)
     assert block.ffn.linear2.weight.std().item() == pytest.approx(expected, rel=0.05)
     assert block.attn.q_proj.weight.std().item() == pytest.approx(0.02, rel=0.05)
     assert block.ffn.linear1.weight.std().item() == pytest.approx(0.02, rel=0.05)
-    plain = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8,
-                     scale_residual_init=False)
+    plain = tiny_gpt(vocab_size=17, max_len=16, seed=0, d_model=64, num_layers=8)  # default
     assert plain.blocks[3].attn.out_proj.weight.std().item() == pytest.approx(0.02, rel=0.05)
     # the same draws, scaled: the random stream is the one of the unscaled model
     torch.testing.assert_close(block.ffn.linear2.weight,
