@@ -60,9 +60,9 @@ def bench_size(d_model: int, heads: int, n_enc: int, n_dec: int, d_ff: int, B: i
     real = padding_mask(lengths, L).to(device)        # ours: True = real token
     causal = causal_mask(L, device=device)             # ours: True = may attend
 
-    def call_ours(model):
+    def call_ours(model):  # the output; the (empty) attention maps are dropped
         return model(src, tgt, tgt_mask=causal, src_key_padding_mask=real,
-                     tgt_key_padding_mask=real, memory_key_padding_mask=real)
+                     tgt_key_padding_mask=real, memory_key_padding_mask=real)[0]
 
     def call_torch(model):  # torch's bool masks mean "ignore": the flipped ones
         return model(src, tgt, tgt_mask=~causal, src_key_padding_mask=~real,
