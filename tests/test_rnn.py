@@ -170,7 +170,9 @@ def test_classifier_errors():
 def test_train_recall_short_sequences_are_learned():
     result = long_range.train_recall("gru", 3, steps=100, width=16, seed=0, progress=False)
     assert result.accuracy >= 0.95, result.accuracy
-    assert result.history.evals
+    # early stopping looks at a validation draw; the reported accuracy is a separate test draw
+    assert set(result.history.final_eval) == {"step", "val_acc"}
+    assert result.history.stopped_early and result.history.final_eval["val_acc"] >= 0.99
 
 
 def test_clipping_keeps_an_exploding_run_finite():

@@ -38,13 +38,20 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
 def heatmap(weights, row_labels: Sequence[str] | None = None,
             col_labels: Sequence[str] | None = None, *, ax: Axes | None = None,
             title: str | None = None, xlabel: str = "key position",
-            ylabel: str = "query position", cmap: str = "viridis", colorbar: bool = True) -> Axes:
-    """Draw a ``(T, S)`` matrix (attention weights, say) with optional tick labels."""
+            ylabel: str = "query position", cmap: str = "viridis", colorbar: bool = True,
+            vmax: float | None = None) -> Axes:
+    """Draw a ``(T, S)`` matrix (attention weights, say) with optional tick labels.
+
+    Non-negative data is coloured from 0; ``vmax`` fixes the top of the colour scale (e.g.
+    ``1.0`` for attention weights, so that panels side by side share one scale) instead of
+    each panel's own maximum.
+    """
     data = to_numpy(weights)
     if data.ndim != 2:
         raise ValueError(f"weights: expected a 2-D (T, S) matrix, got shape {data.shape}")
     ax = _axes(ax)
-    image = ax.imshow(data, cmap=cmap, aspect="auto", vmin=0.0 if data.min() >= 0 else None)
+    image = ax.imshow(data, cmap=cmap, aspect="auto", vmin=0.0 if data.min() >= 0 else None,
+                      vmax=vmax)
     if row_labels is not None:
         ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     if col_labels is not None:
@@ -62,8 +69,12 @@ def heatmap(weights, row_labels: Sequence[str] | None = None,
 # --- 01 AI history ---------------------------------------------------------------------
 
 _ERA_COLOURS = ("#f2e6d9", "#e3edf7", "#e6f2e3", "#f3e3f0")
-_SCHOOL_STYLE = {"symbolic": ("s", "#b5523b", 1.0), "foundations": ("D", "#6b6b6b", 0.0),
-                 "connectionist": ("o", "#2f6fb0", -1.0)}
+# school -> (marker, colour, lane height); lanes at or above the axis label upwards
+_SCHOOL_STYLE = {"symbolic": ("s", "#b5523b", 1.0), "statistical": ("^", "#3d8b4f", 0.45),
+                 "foundations": ("D", "#6b6b6b", 0.0), "connectionist": ("o", "#2f6fb0", -1.0)}
+_LANE_NAMES = {"symbolic": "symbolic\n(logic, rules)",
+               "statistical": "statistical learning\n(kernels, ensembles)",
+               "foundations": "no school", "connectionist": "connectionist\n(neural networks)"}
 
 
 def timeline(milestones, eras, *, ax: Axes | None = None,
@@ -73,8 +84,9 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
     ``milestones``: objects with ``year``, ``label`` and ``school`` (see
     ``course_lib.experiments.milestones.MILESTONES``); ``eras``: ``(name, first_year,
     last_year)`` tuples.
-    Symbolic milestones sit on the upper lane (squares, labels upwards), connectionist ones
-    on the lower lane (circles, labels downwards), others on the axis (diamonds).
+    Symbolic milestones sit on the top lane (squares), statistical-learning ones on the lane
+    below it (triangles), both labelled upwards; connectionist ones on the lower lane (circles,
+    labels downwards); others on the axis (diamonds).
     """
     ax = _axes(ax, figsize=(12.0, 6.0))
     first, last = min(m.year for m in milestones) - 3, max(m.year for m in milestones) + 3
@@ -84,15 +96,16 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
         ax.text((left + right) / 2, 1.01, name.replace("large language", "large language\n"),
                 transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9,
                 fontweight="bold")
-    previous: dict[str, float] = {}
+    previous: dict[bool, float] = {}
     for m in sorted(milestones, key=lambda m: m.year):
         marker, colour, lane = _SCHOOL_STYLE.get(m.school, ("x", "black", 0.0))
-        # crowded years: nudge a marker right so labels in one lane stay 1.1 years apart
-        # (the label keeps the true year)
-        x = max(float(m.year), previous.get(m.school, -1e9) + 1.1)
-        previous[m.school] = x
-        ax.plot(x, lane, marker=marker, color=colour, ms=6, zorder=2, ls="none")
         upwards = lane >= 0
+        # crowded years: nudge a marker right so labels written the same way stay apart (the
+        # label keeps the true year); upward labels from a lower lane pass the lanes above
+        # it, so they keep a wider gap
+        x = max(float(m.year), previous.get(upwards, -1e9) + (1.6 if upwards else 1.1))
+        previous[upwards] = x
+        ax.plot(x, lane, marker=marker, color=colour, ms=6, zorder=2, ls="none")
         ax.annotate(f"{m.label} ({m.year})", (x, lane), xytext=(0, 6 if upwards else -6),
                     textcoords="offset points", fontsize=7, rotation=90, ha="center",
                     va="bottom" if upwards else "top", color=colour)
@@ -100,9 +113,9 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
         ax.plot([], [], marker=marker, color=colour, ls="none", label=school)
     ax.axhline(0, color="black", lw=0.8, zorder=1)
     ax.set_xlim(first, last)
-    ax.set_ylim(-3.0, 3.0)
-    ax.set_yticks([1.0, 0, -1.0], labels=["symbolic\n(logic, rules)", "neither",
-                                         "connectionist\n(neural networks)"])
+    ax.set_ylim(-3.0, 3.3)
+    ax.set_yticks([lane for _, _, lane in _SCHOOL_STYLE.values()],
+                  labels=[_LANE_NAMES[school] for school in _SCHOOL_STYLE], fontsize=8)
     ax.set_xlabel("year")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="school")
     ax.grid(False)
