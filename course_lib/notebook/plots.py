@@ -83,9 +83,8 @@ _ERA_COLOURS = ("#f2e6d9", "#e3edf7", "#e6f2e3", "#f3e3f0")
 # school -> (marker, colour, lane height); lanes at or above the axis label upwards
 _SCHOOL_STYLE = {"symbolic": ("s", "#b5523b", 1.0), "statistical": ("^", "#3d8b4f", 0.45),
                  "foundations": ("D", "#6b6b6b", 0.0), "connectionist": ("o", "#2f6fb0", -1.0)}
-_LANE_NAMES = {"symbolic": "symbolic\n(logic, rules)",
-               "statistical": "statistical learning\n(kernels, ensembles)",
-               "foundations": "no school", "connectionist": "connectionist\n(neural networks)"}
+_LANE_NAMES = {"symbolic": "symbolic", "statistical": "statistical", "foundations": "no school",
+               "connectionist": "connectionist"}
 
 
 def timeline(milestones, eras, *, ax: Axes | None = None,
@@ -124,11 +123,11 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
         ax.plot([], [], marker=marker, color=colour, ls="none", label=school)
     ax.axhline(0, color="black", lw=0.8, zorder=1)
     ax.set_xlim(first, last)
-    ax.set_ylim(-3.0, 3.3)
+    ax.set_ylim(-3.5, 3.3)
     ax.set_yticks([lane for _, _, lane in _SCHOOL_STYLE.values()],
-                  labels=[_LANE_NAMES[school] for school in _SCHOOL_STYLE], fontsize=8)
+                  labels=[_LANE_NAMES[school] for school in _SCHOOL_STYLE])
     ax.set_xlabel("year")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="school")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="school")
     ax.grid(False)
     ax.set_title(title, pad=28)
     return ax
