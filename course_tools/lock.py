@@ -150,6 +150,40 @@ def _torch_needs_cuda() -> bool:
     return subprocess.run([sys.executable, "-c", probe], check=False).returncode == 1
 
 
+def _install_local_cpu_torch() -> None:
+    """Where pip's ``--find-links`` folders hold a CPU build of the locked torch with the
+    hash the lock notes, install it first: the lock's line is then satisfied and pip does not
+    download PyPI's CUDA build (which it would prefer, as its index gives a hash up front)."""
+    lab = (LOCK_DIR / "lab.txt").read_text(encoding="utf-8")
+    torch = next((p for p in parse_lock(lab)[1] if p.name == "torch"), None)
+    installed = _installed_version("torch")
+    if torch is None or (installed and installed.split("+")[0] == torch.version):
+        return
+    local = {name: digest for name, digest in _noted_cpu_hashes(torch.version, lab).items()
+             if any((folder / name).is_file() for folder in _find_links())}
+    if not local:
+        return
+    with tempfile.TemporaryDirectory(prefix="course-torch-") as tmp:
+        wanted = Path(tmp) / "torch-cpu.txt"
+        wanted.write_text(f"torch=={torch.version} "
+                          + " ".join(f"--hash=sha256:{d}" for d in local.values()) + "\n")
+        command = [sys.executable, "-m", "pip", "install", "--require-hashes", "--no-deps",
+                   "--no-index", *[f"--find-links={f}" for f in _find_links()], "-r",
+                   str(wanted)]
+        print(f"Installing torch's CPU build from this machine ({', '.join(local)})",
+              flush=True)
+        if subprocess.run(command, check=False).returncode != 0:
+            print("(not for this Python: pip takes torch from the index instead)", flush=True)
+
+
+def _installed_version(name: str) -> str | None:
+    probe = (f"import importlib.metadata as m\ntry: print(m.version({name!r}))\n"
+             f"except m.PackageNotFoundError: pass")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False)
+    return done.stdout.strip() or None
+
+
 def install(layer: str) -> None:
     """Install ``layer``'s lock (see module doc), the CUDA runtime only where torch's build
     needs it, then this project itself (editable, no dependencies), and check the set."""
@@ -159,6 +193,7 @@ def install(layer: str) -> None:
     count = len(_read_pins(lock))
     print(f"Installing {layer}: {count} locked packages from {lock.relative_to(ROOT)} "
           f"(cached after the first time)", flush=True)
+    _install_local_cpu_torch()
     _pip("install", "--require-hashes", "--no-deps", "--progress-bar", "on", "-r", str(lock))
     if _torch_needs_cuda():
         print("This torch is PyPI's CUDA build: installing its locked CUDA libraries",
@@ -264,13 +299,18 @@ def _find_links() -> list[Path]:
     return [Path(p) for v in values for p in v.split() if p and Path(p).is_dir()]
 
 
+def _noted_cpu_hashes(version: str, lock_text: str) -> dict[str, str]:
+    """The CPU builds of torch ``version`` a lock notes: file name -> hash."""
+    note = re.compile(rf"^{re.escape(_CPU_NOTE)} (torch-{re.escape(version)}\+cpu-\S+\.whl) "
+                      r"([0-9a-f]{64})$", re.MULTILINE)
+    return dict(note.findall(lock_text))
+
+
 def _cpu_torch_hashes(version: str, old_text: str) -> dict[str, str]:
     """Hashes of torch ``version``'s CPU build: local wheels pip would find here, and those
     the previous lock noted for the same version (so that a machine without the wheel keeps
     them). File name -> hash."""
-    note = re.compile(rf"^{re.escape(_CPU_NOTE)} (torch-{re.escape(version)}\+cpu-\S+\.whl) "
-                      r"([0-9a-f]{64})$", re.MULTILINE)
-    found = dict(note.findall(old_text))
+    found = _noted_cpu_hashes(version, old_text)
     for folder in _find_links():
         for wheel in folder.glob(f"torch-{version}+cpu-*.whl"):
             found[wheel.name] = hashlib.sha256(wheel.read_bytes()).hexdigest()
