@@ -15,7 +15,7 @@ JUPYTER_ARGS ?=
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lock grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
+.PHONY: lock grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ course: $(STAMP)  ## execute every notebook headless: build/executed, build/html
 
 slides: $(STAMP)  ## offline reveal.js decks in build/slides (reuses `make course`'s executed copies)
 	$(BIN)/python -m course_tools slides
+
+site: $(STAMP)  ## the course as an offline website in build/site (reuses `make course`'s executed copies)
+	$(BIN)/python -m course_tools site
 
 check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
 	$(BIN)/python -m course_tools.check_release

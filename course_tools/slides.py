@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,9 +37,10 @@ from course_tools import notebooks, pages
 from course_tools.execute import execute
 
 __all__ = [
-    "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck", "build",
-    "deck_notebook", "install_assets", "is_current", "lesson_title", "offline_problems",
-    "resolve_lessons", "slide_count", "slide_type", "talk_problems",
+    "MATH_AND_FONT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck", "build",
+    "deck_notebook", "executed_copy", "install_assets", "is_current", "lesson_title",
+    "offline_problems", "resolve_lessons", "slide_count", "slide_type", "talk_problems",
+    "with_outputs", "copy_files", "write_pygments_css",
 ]
 
 SLIDES_DIR = Path(__file__).resolve().parents[1] / "slides"
@@ -46,13 +48,9 @@ MIN_SLIDES, MAX_SLIDES = 10, 40          # a coherent talk: roughly 10-40 slides
 MAX_OUTPUT_LINES = 16                    # longer printed outputs are trimmed on the slide
 _KEEP_LINES = 12                         # ... to their first 12 lines and a note
 _WIDGET = "application/vnd.jupyter.widget-view+json"
-# What `course slides` copies from the npm packages into assets/ (source -> destination).
-_VENDOR = {
-    "reveal.js/dist/reveal.css": "reveal/reveal.css",
-    "reveal.js/dist/reveal.js": "reveal/reveal.js",
-    "reveal.js/dist/theme/white.css": "reveal/white.css",
-    "reveal.js/dist/plugin/notes.js": "reveal/notes.js",
-    "reveal.js/LICENSE": "reveal/LICENSE",
+# KaTeX for the math and a CJK font, from the npm packages (source -> destination in
+# assets/): the decks and the website both copy them.
+MATH_AND_FONT = {
     "katex/dist/katex.min.css": "katex/katex.min.css",
     "katex/dist/katex.min.js": "katex/katex.min.js",
     "katex/dist/contrib/auto-render.min.js": "katex/auto-render.min.js",
@@ -61,6 +59,15 @@ _VENDOR = {
     "@fontsource-variable/noto-sans-sc/index.css": "noto-sans-sc/index.css",
     "@fontsource-variable/noto-sans-sc/files": "noto-sans-sc/files",
     "@fontsource-variable/noto-sans-sc/LICENSE": "noto-sans-sc/LICENSE",
+}
+# What `course slides` copies from the npm packages into assets/ (source -> destination).
+_VENDOR = {
+    "reveal.js/dist/reveal.css": "reveal/reveal.css",
+    "reveal.js/dist/reveal.js": "reveal/reveal.js",
+    "reveal.js/dist/theme/white.css": "reveal/white.css",
+    "reveal.js/dist/plugin/notes.js": "reveal/notes.js",
+    "reveal.js/LICENSE": "reveal/LICENSE",
+    **MATH_AND_FONT,
 }
 _THEME = {"theme.css": "course.css", "deck.js": "deck.js"}   # from slides/ to assets/
 
@@ -186,23 +193,30 @@ def _copy_assets(modules: Path, assets: Path) -> None:
     """Vendor files (when the lock changed) and the course's theme (always) into ``assets``."""
     stamp, digest = assets / ".lock-sha256", _lock_digest()
     if not (stamp.is_file() and stamp.read_text().strip() == digest):
-        for source, target in _VENDOR.items():
-            _copy(modules / source, assets / target)
+        copy_files(_VENDOR, modules, assets)
         stamp.write_text(digest + "\n")
-    for source, target in _THEME.items():
-        _copy(SLIDES_DIR / source, assets / target)
+    copy_files(_THEME, SLIDES_DIR, assets)
+    write_pygments_css(assets / "pygments.css")
+
+
+def copy_files(mapping: dict[str, str], source: Path, target: Path) -> None:
+    """Copy each ``source/key`` (a file or a folder) to ``target/value``. Shared with the
+    website."""
+    for name, destination in mapping.items():
+        origin, copy_to = source / name, target / destination
+        copy_to.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_dir():
+            shutil.copytree(origin, copy_to, dirs_exist_ok=True)
+        else:
+            shutil.copy2(origin, copy_to)
+
+
+def write_pygments_css(path: Path) -> None:
+    """The style sheet of nbconvert's highlighted code (Pygments' default colours)."""
     from pygments.formatters import HtmlFormatter
 
     css = HtmlFormatter(style="default").get_style_defs(".highlight")
-    (assets / "pygments.css").write_text(css + "\n", encoding="utf-8")
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
-    else:
-        shutil.copy2(source, target)
+    path.write_text(css + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- offline
@@ -260,9 +274,11 @@ def resolve_lessons(names: list[str], folder: Path = Path("notebooks")) -> list[
     return paths
 
 
-def _outputs(path: Path, executed_dir: Path | None, timeout: int
-             ) -> tuple[nbformat.NotebookNode, str]:
-    """The executed notebook for ``path`` and where it came from (see :class:`Deck`)."""
+def executed_copy(path: Path, executed_dir: Path | None, timeout: int
+                  ) -> tuple[nbformat.NotebookNode, str]:
+    """The executed notebook for ``path`` and where it came from (see :class:`Deck`): the
+    copy in ``executed_dir`` when current, else the lesson executed now (and its copy saved
+    there); the stored notebook when ``executed_dir`` is None. Shared with the website."""
     if executed_dir is None:
         return notebooks.read(path), "no outputs"
     executed = executed_dir / path.name
@@ -310,22 +326,30 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     shrink to their last line; links to the glossary and to other lessons point at the
     pages next to the deck. Raises ``ValueError`` if the executed copy lacks a code cell.
     """
-    released = notebooks.student_version(source)
+    return with_outputs(notebooks.student_version(source), executed, _slide_outputs)
+
+
+def with_outputs(released: nbformat.NotebookNode, executed: nbformat.NotebookNode,
+                 fit: Callable[[list], list]) -> nbformat.NotebookNode:
+    """A copy of ``released`` (a student release) showing the outputs of ``executed``, each
+    code cell's passed through ``fit``, except in answer and test cells (a solution's results
+    would give it away); links point at the pages next to it. Shared with the website.
+    Raises ``ValueError`` if the executed copy lacks a code cell."""
     outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
     missing = [cell.get("id") for _, cell in notebooks.code_cells(released)
                if cell.get("id") not in outputs]
     if missing:
         raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
-                         f"it again (`make course`, or delete it and run `course slides`)")
-    deck = copy.deepcopy(released)
-    for cell in deck.cells:
+                         f"it again (`make course`, or delete it and run the build again)")
+    shown = copy.deepcopy(released)
+    for cell in shown.cells:
         if cell.cell_type == "markdown":
-            cell.source = _local_links(cell.source)
+            cell.source = pages.markdown_links_to_pages(cell.source)
         elif cell.cell_type == "code":
             hide = notebooks.is_answer_cell(cell) or notebooks.is_test_cell(cell)
-            cell.outputs = [] if hide else _slide_outputs(outputs[cell.get("id")])
-    deck.metadata.pop("widgets", None)
-    return deck
+            cell.outputs = [] if hide else fit(outputs[cell.get("id")])
+    shown.metadata.pop("widgets", None)
+    return shown
 
 
 def _slide_outputs(outputs: list) -> list:
@@ -353,13 +377,6 @@ def _trim(text: str) -> str:
         return text
     hidden = len(lines) - _KEEP_LINES
     return "\n".join(lines[:_KEEP_LINES] + [f"... {hidden} more lines in the notebook"]) + "\n"
-
-
-def _local_links(source: str) -> str:
-    source = re.sub(r"\]\((?:\.\./|\./)?GLOSSARY\.md(#[^)\s]*)?\)",
-                    lambda m: f"](GLOSSARY.html{m.group(1) or ''})", source)
-    return re.sub(r"\]\((\d\d_[A-Za-z0-9_-]+)\.ipynb(#[^)\s]*)?\)",
-                  lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", source)
 
 
 @functools.cache
@@ -455,7 +472,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     for path in paths:
         start = time.perf_counter()
         source = notebooks.read(path)
-        executed, origin = _outputs(path, executed_dir, timeout)
+        executed, origin = executed_copy(path, executed_dir, timeout)
         deck_nb = deck_notebook(source, executed)
         title = lesson_title(source, path.stem)
         name = path.with_suffix(".html").name
