@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import env
+from course_lib.notebook import environment as env
 from course_tools import learner, notebooks, pages, progress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="build from the stored notebooks without running them "
                              "(no plots or results; a quick look at slides and notes)")
     slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    slides.add_argument("--pdf", action="store_true",
+                        help="also print each deck's handout, NN_topic.pdf: one page per slide")
     site = commands.add_parser("site", help="the course as an offline static website")
     site.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
                                                  "(default: every lesson)")
@@ -188,7 +190,7 @@ def build_slides(args: argparse.Namespace) -> int:
     try:
         paths = slides.resolve_lessons(args.lessons)
         decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
-                             timeout=args.timeout)
+                             timeout=args.timeout, pdf=args.pdf)
     except (ValueError, RuntimeError) as error:
         print(f"course slides: {error}", file=sys.stderr)
         return 1

@@ -36,14 +36,14 @@ from typing import Any
 
 import nbformat
 
-from course_lib import checks
+from course_lib.notebook import checks
 from course_tools import grade_cells, notebooks
 from course_tools.grade_kernel_client import Kernel, KernelStopped, Limits
 
 __all__ = ["Lesson", "Exercise", "ExerciseResult", "SubmissionResult", "grade",
            "SEVERITY", "install_seed"]
 
-COURSE_LIB = str(Path(checks.__file__).resolve().parent)
+COURSE_LIB = str(Path(checks.__file__).resolve().parents[1])  # course_lib/notebook/checks.py
 CHECKS_FILE = str(Path(checks.__file__).resolve())
 REPO = Path(COURSE_LIB).parent
 
@@ -85,7 +85,7 @@ def install_seed(seed: int) -> None:
 class _Frontier:
     """Records which course_lib functions a call reaches first (its "frontier"): calls made
     by notebook code, NumPy or torch into course_lib, not course_lib's calls to itself.
-    ``course_lib.checks`` is the checker, not a reference, so it is looked through."""
+    ``course_lib.notebook.checks`` is the checker, not a reference, so it is looked through."""
 
     def __init__(self) -> None:
         self.reference: set[tuple[str, str]] = set()

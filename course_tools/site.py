@@ -100,7 +100,16 @@ def site_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     module doc). Raises ``ValueError`` if the executed copy lacks a code cell."""
     released = notebooks.student_version(source)
     released.cells = [c for c in released.cells if not notebooks.is_instructor_cell(c)]
-    return slides.with_outputs(released, executed, _reader_outputs)
+    outputs = slides.outputs_by_cell(released, executed)
+    page = copy.deepcopy(released)
+    for cell in page.cells:
+        if cell.cell_type == "markdown":
+            cell.source = pages.markdown_links_to_pages(cell.source)
+        elif cell.cell_type == "code":
+            hide = notebooks.is_answer_cell(cell) or notebooks.is_test_cell(cell)
+            cell.outputs = [] if hide else _reader_outputs(outputs[cell.get("id")])
+    page.metadata.pop("widgets", None)
+    return page
 
 
 def _reader_outputs(outputs: list) -> list:
@@ -307,7 +316,7 @@ def build(paths: list[Path], out: Path = Path("build/site"),
         (folder / home.name).write_text(
             _render_page(layout, title=UI[lang]["course"], body=home_body, name=home.name,
                          kind="home", **common), encoding="utf-8")
-        glossary_body = pages.rewrite_links(_markdown(glossary.read_text(encoding="utf-8")))
+        glossary_body = pages.glossary_body(glossary.read_text(encoding="utf-8"))
         (folder / glossary_page.name).write_text(
             _render_page(layout, title=UI[lang]["glossary"], body=glossary_body,
                          name=glossary_page.name, kind="glossary", **common), encoding="utf-8")

@@ -2,10 +2,11 @@
 and every page works in a real headless browser with the network blocked: it opens, its
 links resolve, search finds a glossary term, the math is typeset.
 
-The site is built from every stored lesson (fast: no outputs) plus one small notebook that
-is executed here and carries what executed lessons carry (a plot, printed results, a
-warning, a widget with a static picture, an exercise with a solution and hidden tests).
-Screenshots go to build/site-test/screenshots/.
+The site is built from every lesson executed (once per test session: the fixture
+``executed_lesson`` in conftest.py) plus one small notebook executed here that carries
+what a lesson may carry (a plot, printed results, a warning, a widget with a static
+picture, an exercise with a solution and hidden tests). Screenshots go to
+build/site-test/screenshots/.
 
 To run the same browser checks on the site of `make site` (executed lessons, real plots):
     COURSE_SITE_DIR=build/site python -m pytest tests/test_site.py -k browser
@@ -77,8 +78,8 @@ def _example_notebook(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The English edition: every lesson from its stored notebook, and the executed example."""
+def built(executed_lesson, tmp_path_factory) -> Path:
+    """The English edition: every lesson executed, and the executed example."""
     if CHECKED:
         return OUT / "en"
     _need_npm()
@@ -86,10 +87,9 @@ def built(tmp_path_factory) -> Path:
         shutil.rmtree(OUT)
     folder = tmp_path_factory.mktemp("example")
     example, executed = _example_notebook(folder), folder / "executed"
-    slides.executed_copy(example, executed, timeout=120)       # the example has outputs
-    shutil.copy(executed / EXAMPLE, folder / "with-outputs.ipynb")
-    for lesson in LESSONS:   # stored lessons shown without outputs: an executed copy of each
-        shutil.copy(lesson, executed / lesson.name)             # that is "current" as is
+    slides.executed_copy(example, executed, timeout=120)
+    for lesson in LESSONS:
+        shutil.copy(executed_lesson(lesson.name), executed / lesson.name)
     site.build([*LESSONS, example], OUT, executed_dir=executed, cache=CACHE,
                log=lambda line: None)
     return OUT / "en"
@@ -175,12 +175,14 @@ def _parse(path: Path) -> _Links:
     return parser
 
 
+@pytest.mark.lessons
 def test_every_page_is_built_and_loads_nothing_from_the_network(built: Path) -> None:
     for name in PAGES:
         assert (built / name).is_file(), f"{name} was not built"
     assert slides.offline_problems(built.parent) == []
 
 
+@pytest.mark.lessons
 def test_every_link_resolves(built: Path) -> None:
     checked = 0
     for page in sorted(built.glob("*.html")):
@@ -198,6 +200,7 @@ def test_every_link_resolves(built: Path) -> None:
     assert checked > 100
 
 
+@pytest.mark.lessons
 def test_pages_hide_every_solution(built: Path) -> None:
     hidden = []
     for lesson in LESSONS:
@@ -215,6 +218,7 @@ def test_pages_hide_every_solution(built: Path) -> None:
         assert not leaked, f"{page.name} shows solution lines: {leaked[:3]}"
 
 
+@pytest.mark.lessons
 @pytest.mark.parametrize("name", PAGES)
 def test_page_in_browser(built: Path, offline_page, name: str) -> None:
     page = offline_page
@@ -235,6 +239,7 @@ def test_page_in_browser(built: Path, offline_page, name: str) -> None:
         assert page.locator("h1").count() >= 1
 
 
+@pytest.mark.lessons
 def test_math_is_typeset(built: Path, offline_page) -> None:
     page = offline_page
     page.goto((built / "03_attention_basics.html").as_uri())
@@ -244,6 +249,7 @@ def test_math_is_typeset(built: Path, offline_page) -> None:
     assert box and box["width"] > 5 and box["height"] > 5, "a formula is drawn"
 
 
+@pytest.mark.lessons
 def test_search_finds_a_glossary_term(built: Path, offline_page) -> None:
     page = offline_page
     page.goto((built / "index.html").as_uri())
@@ -265,19 +271,21 @@ def test_search_finds_a_glossary_term(built: Path, offline_page) -> None:
     assert page.locator("#site-search-results").inner_text().strip() == "No match"
 
 
+@pytest.mark.lessons
 def test_lesson_page_shows_outputs_not_exercise_results(built: Path, offline_page) -> None:
-    if CHECKED:
-        name, printed = "03_attention_basics.html", "course set up"
-    else:
-        name, printed = Path(EXAMPLE).with_suffix(".html").name, "printed result 0.731"
-    page = offline_page
+    for name, printed in [("03_attention_basics.html", "course set up")] + (
+            [] if CHECKED else [(Path(EXAMPLE).with_suffix(".html").name, "printed result")]):
+        _check_outputs(offline_page, built, name, printed)
+
+
+def _check_outputs(page, built: Path, name: str, printed: str) -> None:
     page.goto((built / name).as_uri())
     page.wait_for_load_state("load")
     main = page.locator(".site-main")
     assert printed in main.inner_text()
     assert main.locator(".jp-OutputArea-output img").count() >= 1, "a plot is shown"
     assert "UserWarning" not in main.inner_text()
-    if not CHECKED:
+    if name.startswith("98"):
         assert "static view" in main.inner_text(), "a widget shows its static picture"
         assert "raise NotImplementedError()" in main.inner_text()
     page.evaluate("document.fonts.ready")
