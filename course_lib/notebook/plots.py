@@ -12,6 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+# The font's one owner is course_lib.notebook.fonts; these names stay importable from here.
+from course_lib.notebook.fonts import PINYIN, cjk_label, has_cjk_font, quiet_missing_glyphs
+
 __all__ = [
     "to_numpy",
     "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
@@ -246,58 +249,6 @@ def time_vs_length(lengths, times: dict[str, list[float]], *, ax: Axes | None = 
 
 
 # --- 03 attention basics ---------------------------------------------------------------
-
-# Romanised stand-ins for the Chinese characters of the date data and the coffee-shop story,
-# used as tick labels when no font with Chinese glyphs is installed (matplotlib would draw
-# empty boxes and print a "Glyph ... missing" warning for every character).
-PINYIN = {"年": "nian", "月": "yue", "日": "ri", "星": "xing", "期": "qi", "〇": "ling",
-          "一": "yi", "二": "er", "三": "san", "四": "si", "五": "wu", "六": "liu", "七": "qi",
-          "八": "ba", "九": "jiu", "十": "shi"}
-
-
-def has_cjk_font() -> bool:
-    """True when the font matplotlib draws sans-serif text with (the first installed one of
-    ``rcParams["font.sans-serif"]``) has Chinese glyphs (course_lib.notebook.setup_notebook
-    registers and selects such a font)."""
-    import matplotlib as mpl
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    by_name: dict[str, str] = {}
-    for entry in font_manager.fontManager.ttflist:
-        by_name.setdefault(entry.name, entry.fname)
-    first = next((by_name[n] for n in mpl.rcParams["font.sans-serif"] if n in by_name), None)
-    if first is None:
-        return False
-    try:
-        return FT2Font(first).get_char_index(ord("年")) != 0
-    except (OSError, RuntimeError):  # an unreadable font file says nothing
-        return False
-
-
-def quiet_missing_glyphs() -> None:
-    """Silence matplotlib's one-warning-per-character "Glyph ... missing from font" noise.
-
-    The warnings appear when a figure is drawn, after the plotting function returned, so a
-    local ``catch_warnings`` cannot catch them; this adds a global filter for that message
-    only. The lesson says so where it matters.
-    """
-    import warnings
-
-    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-    warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
-
-
-def cjk_label(text: str) -> str:
-    """``text`` as is when a Chinese font is available, else with Chinese characters romanised."""
-    if has_cjk_font():
-        return text
-    quiet_missing_glyphs()
-    out = []
-    for ch in text:
-        out.append(PINYIN.get(ch, ch) if ord(ch) > 0x2E80 else ch)
-    return "".join(out)
-
 
 def word_weights(words: Sequence[str], weights, *, ax: Axes | None = None,
                  title: str | None = None, color: str = "tab:orange") -> Axes:
