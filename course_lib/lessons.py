@@ -50,28 +50,29 @@ _INDEX = (
      "analysis.gradcheck data.synthetic experiments.long_range models.rnn models.seq2seq "
      "notebook.plots training.loop training.seq2seq"),
     ("03", "Attention basics",
-     "attention.numpy_ref attention.pooling attention.scores data.diary "
-     "models.hard_attention models.story_reader notebook.plots training.loop "
-     "training.schedules"),
+     "attention.numpy_ref attention.pooling attention.scores core.masks data.diary "
+     "models.hard_attention models.story_reader notebook.fonts notebook.plots "
+     "training.loop training.schedules"),
     ("04", "Seq2seq with attention",
      "core.masks core.modules data.dates experiments.dates models.seq2seq notebook.plots "
      "training.decoding training.loop training.losses training.seq2seq"),
     ("05", "The Transformer",
      "analysis.timing attention.multihead attention.positions attention.scores core.masks "
      "core.modules data.dates data.synthetic models.seq2seq models.transformer "
-     "notebook.plots training.loop training.losses training.schedules training.seq2seq"),
+     "notebook.plots notebook.viewer training.loop training.losses training.schedules "
+     "training.seq2seq"),
     ("06", "GPT",
      "analysis.timing attention.caches attention.scores core.masks data.text models.gpt "
-     "notebook.plots training.checkpoint training.language_model training.recipes "
-     "training.sampling training.schedules"),
+     "notebook.plots notebook.viewer training.checkpoint training.language_model "
+     "training.recipes training.sampling training.schedules"),
     ("07", "Attention variants",
      "analysis.measured_memory analysis.timing attention.caches attention.latent "
      "attention.linear attention.local attention.positions attention.scores "
      "attention.tiled data.synthetic models.variant_lm notebook.plots training.loop"),
     ("08", "Beyond text",
      "analysis.attribution analysis.interventions attention.scores data.digits data.shapes "
-     "data.synthetic models.transformer models.vit models.vqa notebook.plots training.loop "
-     "training.schedules training.seq2seq"),
+     "data.synthetic models.transformer models.vit models.vqa notebook.plots "
+     "notebook.viewer training.loop training.schedules training.seq2seq"),
     ("09", "Scale",
      "data.text models.gpt notebook.plots scale.distributed scale.parallelism "
      "scale.quantize scale.scaling scale.training_memory training.language_model"),
