@@ -120,7 +120,7 @@ def test_mask_panels_draw_one_image_per_mask() -> None:
 def test_lines_with_reference_marks() -> None:
     ax = viz.lines(range(3), {"x": [0, 1, 2], "y": torch.tensor([2.0, 1.0, 0.0])},
                    xlabel="p", ylabel="acc", vlines={"train": 1.5}, hlines={"chance": 0.5},
-                   legend_columns=2)
+                   legend_columns=2, legend_fontsize=8)
     labels = [line.get_label() for line in ax.lines]
     assert labels == ["x", "y", "train", "chance"] and ax.get_xlabel() == "p"
 

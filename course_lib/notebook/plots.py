@@ -586,7 +586,7 @@ def mask_panels(panels: dict[str, object], *, vmax: float = 3.0,
 def lines(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel: str,
           ylabel: str, title: str | None = None, vlines: dict[str, float] | None = None,
           hlines: dict[str, float] | None = None, legend_columns: int = 1,
-          ax: Axes | None = None) -> Axes:
+          legend_fontsize: float | None = None, ax: Axes | None = None) -> Axes:
     """Curves ``{label: y}`` over a shared ``x``, with labelled reference lines: ``vlines``
     at x positions (dashed), ``hlines`` at y values (dotted)."""
     ax = _axes(ax, (6.0, 4.0))
@@ -600,7 +600,7 @@ def lines(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel: str
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    ax.legend(ncol=legend_columns, fontsize=8 if legend_columns > 1 else None)
+    ax.legend(ncol=legend_columns, fontsize=legend_fontsize)
     return ax
 
 
@@ -628,11 +628,12 @@ def _like_grid(value, rows: list[list], default: str) -> list[list]:
 
 def image_grid(images, titles=None, *, cmaps=None, vmin: float | None = None,
                grid_every: int | None = None, figsize: tuple[float, float] | None = None,
-               fontsize: float = 8) -> np.ndarray:
+               fontsize: float | None = None) -> np.ndarray:
     """Images in a grid, without ticks: ``images`` is a list of rows (or a single row) of
     ``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` arrays or tensors; ``titles`` and ``cmaps``
     (one name, or the grid's shape) go with them. ``grid_every=p`` draws the ``p x p`` patch
-    grid a ViT cuts the image into. Returns the axes ``(rows, columns)``."""
+    grid a ViT cuts the image into; ``fontsize`` of the titles (default: the course style's).
+    Returns the axes ``(rows, columns)``."""
     rows = [list(r) for r in images] if isinstance(images[0], (list, tuple)) else [list(images)]
     title_grid = _like_grid(titles, rows, "")
     cmap_grid = _like_grid(cmaps, rows, "viridis")
