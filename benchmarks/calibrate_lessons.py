@@ -41,10 +41,11 @@ import torch.nn.functional as F  # noqa: E402
 
 from course_lib.data import diary, synthetic, toys  # noqa: E402
 from course_lib.experiments import history, long_range  # noqa: E402
-from course_lib.models.seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss  # noqa: E402
+from course_lib.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
 from course_lib.models.story_reader import StoryReader, StoryReaderConfig  # noqa: E402
 from course_lib.training import schedules  # noqa: E402
 from course_lib.training.loop import random_batches, train  # noqa: E402
+from course_lib.training.seq2seq import sequence_loss  # noqa: E402
 
 
 def _round(value):
@@ -70,8 +71,8 @@ def reader(seed: int) -> None:
     def measure(model: StoryReader) -> dict:
         model.eval()
         with torch.no_grad():
-            logits, w = model(held_out.questions, held_out.stories, need_weights=True)
-        groups = diary.weight_by_word_group(w, held_out)
+            logits, maps = model(held_out.questions, held_out.stories, need_weights=True)
+        groups = diary.weight_by_word_group(maps["cross"][0], held_out)
         lecture = {}
         for lang in ("en", "zh"):
             words = diary.LECTURE_STORY[lang]
@@ -79,7 +80,8 @@ def reader(seed: int) -> None:
             for place in ("coffee shop", "library"):
                 q, s = diary.encode_stories([words], [place], [lang], vocab)
                 with torch.no_grad():
-                    out, lw = model(q, s, need_weights=True)
+                    out, lecture_maps = model(q, s, need_weights=True)
+                lw = lecture_maps["cross"][0]
                 lecture[f"{lang} {place}"] = [int(out.argmax()),
                                               float(lw[0, q.shape[1]:][coffee].sum())]
         return {"acc": float((logits.argmax(-1) == held_out.counts).float().mean()),
@@ -95,7 +97,7 @@ def reader(seed: int) -> None:
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         train(model, random_batches(stories.questions, stories.stories, stories.counts,
                                     batch_size=64, generator=torch.Generator().manual_seed(seed)),
-              lambda m, b: F.cross_entropy(m(b[0], b[1]), b[2]), steps=400, optimizer=opt,
+              lambda m, b: F.cross_entropy(m(b[0], b[1])[0], b[2]), steps=400, optimizer=opt,
               scheduler=schedules.warmup_cosine_schedule(opt, 20, 400, 0.05), progress=False)
         _emit({"experiment": "reader", "seed": seed, "qk_init": qk_init,
                "untrained": untrained, "trained": measure(model)})
