@@ -330,11 +330,12 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
 
     Answer cells show the task (the stub) without outputs; a test cell is replaced by a
     card saying what its check tests (:func:`check_card`), not its code; cells tagged
-    ``gpu`` are left out; the title slide's set-up code is left out; fragments show at
-    once (one click, one slide); progress bars and stderr are dropped; long printed outputs
-    are trimmed; tracebacks shrink to their last line; links to the glossary and to other
-    lessons point at the pages next to the deck. Raises ``ValueError`` if the executed copy
-    lacks a code cell.
+    ``gpu`` are left out, and so are slides whose only code is such a cell (their prose
+    and notes too); the title slide's code (imports and set-up) is left out; fragments
+    show at once (one click, one slide); progress bars and stderr are dropped; long printed
+    outputs are trimmed; tracebacks shrink to their last line; links to the glossary and to
+    other lessons point at the pages next to the deck. Raises ``ValueError`` if the
+    executed copy lacks a code cell.
     """
     released = notebooks.student_version(source)
     outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
@@ -344,12 +345,14 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
         raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
                          f"it again (`make course`, or delete it and run `course slides`)")
     deck = copy.deepcopy(released)
+    gpu_only = _gpu_only_slides(deck)
     cells, title_slide = [], True
     for cell in deck.cells:
         kind = slide_type(cell)
         if kind in {"slide", "subslide"} and cells:
             title_slide = False
-        if kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell):
+        if (kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell)
+                or id(cell) in gpu_only):
             continue
         if cell.cell_type == "markdown":
             cell.source = _local_links(cell.source)
@@ -368,6 +371,22 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     deck.cells = cells
     deck.metadata.pop("widgets", None)
     return deck
+
+
+def _gpu_only_slides(nb: nbformat.NotebookNode) -> set[int]:
+    """``id()`` of every cell of the slides (``slide``/``subslide`` groups) whose only code
+    needs a GPU: their prose introduces a cell the room will not see run."""
+    groups: list[list[nbformat.NotebookNode]] = []
+    for cell in nb.cells:
+        if slide_type(cell) in {"slide", "subslide"} or not groups:
+            groups.append([])
+        groups[-1].append(cell)
+    dropped: set[int] = set()
+    for group in groups:
+        code = [c for c in group if c.cell_type == "code"]
+        if code and all(notebooks.GPU_TAG in notebooks.tags(c) for c in code):
+            dropped |= {id(c) for c in group}
+    return dropped
 
 
 def _card_cell(test: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:

@@ -86,6 +86,9 @@ def _lesson_with_exercise() -> tuple[nbformat.NotebookNode, nbformat.NotebookNod
         _cell("print(2)", "fragment", code=True),
         _cell(answer, code=True, **_grading("l_f", answer=True)),
         _cell(test, code=True, **_grading("l_f_test", answer=False)),
+        _cell("### On a GPU\nA bigger run.", "subslide"),
+        _cell("train_big()", code=True, tags=["gpu"]),
+        _cell("say what the GPU run shows", "notes"),
     ])
     executed = nbformat.reads(nbformat.writes(source), as_version=4)
     executed.cells[3].source = 'print("Skipped: this cell needs a CUDA GPU.")'
@@ -115,6 +118,7 @@ def test_deck_shows_the_task_not_the_solution() -> None:
     assert "`f`" in card.source and "`reference.f`" in card.source
     assert "multiplied by 4, not 2" in card.source and "1 point" in card.source
     assert slides.slide_type(deck.cells[2]) == "-"           # fragments show at once
+    assert len(deck.cells) == 5, "a slide whose only code needs a GPU is left out"
 
 
 def test_deck_outputs_fit_a_slide() -> None:
