@@ -40,7 +40,8 @@ from course_tools.execute import execute
 __all__ = [
     "DECK_TEXT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck",
     "DeckOverflow", "build", "check_card", "deck_notebook", "deck_slides", "install_assets",
-    "is_current", "lesson_title", "offline_problems", "resolve_lessons", "slide_count",
+    "is_current", "lesson_title", "notes_font_css", "offline_problems", "resolve_lessons",
+    "slide_count",
     "slide_type", "talk_problems",
 ]
 
@@ -652,10 +653,56 @@ def _exporter():
                           exclude_output_prompt=True)
 
 
-def _render(nb: nbformat.NotebookNode, title: str, lang: str = "en") -> str:
-    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {"title": title,
-                                                                      "lang": lang}})
+def _render(nb: nbformat.NotebookNode, title: str, lang: str = "en",
+            notes_font: str = "") -> str:
+    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {
+        "title": title, "lang": lang, "notes_font": notes_font}})
     return body
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def _unicode_ranges(text: str) -> list[tuple[int, int]]:
+    """``unicode-range: U+4e00-4e10,U+3001`` as ``[(0x4e00, 0x4e10), (0x3001, 0x3001)]``."""
+    ranges = []
+    for item in re.findall(r"U\+([0-9a-fA-F?]+)(?:-([0-9a-fA-F]+))?", text):
+        low = int(item[0].replace("?", "0"), 16)
+        high = int(item[1], 16) if item[1] else int(item[0].replace("?", "f"), 16)
+        ranges.append((low, high))
+    return ranges
+
+
+def notes_font_css(deck: nbformat.NotebookNode, font_dir: Path) -> str:
+    """``@font-face`` rules for the Chinese characters of the deck's speaker notes, each
+    subset of the bundled Noto Sans SC (``font_dir``: its ``index.css`` and ``files/``)
+    that they need inlined as a ``data:`` URL.
+
+    The speaker view is a window that reveal.js writes itself; Chromium does not let such a
+    window load fonts from ``file://`` addresses, so the notes get their glyphs this way
+    (deck.js adds these rules to the window). Empty when the notes have no Chinese."""
+    import base64
+
+    wanted = {ord(ch) for cell in deck.cells if slide_type(cell) == "notes"
+              for ch in _CJK.findall(cell.source)}
+    index = font_dir / "index.css"
+    if not wanted or not index.is_file():
+        return ""
+    rules = []
+    for block in re.findall(r"@font-face\s*{([^}]*)}", index.read_text(encoding="utf-8")):
+        source = re.search(r"url\(\s*['\"]?([^'\")]+)", block)
+        covered = re.search(r"unicode-range:([^;]+)", block)
+        if not (source and covered):
+            continue
+        ranges = _unicode_ranges(covered.group(1))
+        if not any(low <= code <= high for code in wanted for low, high in ranges):
+            continue
+        data = base64.b64encode((font_dir / source.group(1)).read_bytes()).decode("ascii")
+        rules.append("@font-face { font-family: 'Noto Sans SC Variable'; font-style: normal; "
+                     "font-weight: 100 900; font-display: block; "
+                     f"src: url(data:font/woff2;base64,{data}) format('woff2-variations'); "
+                     f"unicode-range: {covered.group(1).strip()}; }}")
+    return "\n".join(rules)
 
 
 def _overflow_problems(report: list[dict], name: str) -> list[str]:
@@ -753,7 +800,9 @@ def _layout(deck_nb: nbformat.NotebookNode, target: Path, title: str, lang: str,
         target.write_text(_render(_unpacked(deck_nb, lang), title, lang), encoding="utf-8")
         heights = deck_browser.measure_blocks(browser, target)
     parts = deck_slides(deck_nb, heights, lang)
-    target.write_text(_render(_deck_of(deck_nb, parts, lang), title, lang), encoding="utf-8")
+    final = _deck_of(deck_nb, parts, lang)
+    font = notes_font_css(final, target.parent / "assets" / "noto-sans-sc")
+    target.write_text(_render(final, title, lang, font), encoding="utf-8")
     if browser is None:
         return parts, []
     page = deck_browser.open_deck(browser, target)
