@@ -792,9 +792,10 @@ def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
 
 
 def _layout(deck_nb: nbformat.NotebookNode, target: Path, title: str, lang: str,
-            browser) -> tuple[list[deck_layout.Slide], list[str]]:
+            browser) -> tuple[list[deck_layout.Slide], list[str], list[dict]]:
     """Pack the deck's slides (measuring its blocks in ``browser`` when there is one), write
-    the deck to ``target``; returns its slides and what still overflows (measured)."""
+    the deck to ``target``; returns its slides, what still overflows, and the browser's
+    report on every slide (:data:`deck_browser.SLIDE_REPORT`; empty without a browser)."""
     heights = None
     if browser is not None:
         target.write_text(_render(_unpacked(deck_nb, lang), title, lang), encoding="utf-8")
@@ -804,20 +805,20 @@ def _layout(deck_nb: nbformat.NotebookNode, target: Path, title: str, lang: str,
     font = notes_font_css(final, target.parent / "assets" / "noto-sans-sc")
     target.write_text(_render(final, title, lang, font), encoding="utf-8")
     if browser is None:
-        return parts, []
+        return parts, [], []
     page = deck_browser.open_deck(browser, target)
     try:
         report = deck_browser.slide_report(page)
     finally:
         page.context.close()
-    return parts, _overflow_problems(report, target.name)
+    return parts, _overflow_problems(report, target.name), report
 
 
 def build(paths: list[Path], out: Path = Path("build/slides"),
           executed_dir: Path | None = Path("build/executed"), *, timeout: int = 600,
           cache: Path = Path(".cache/slides-npm"), glossary: Path = Path("GLOSSARY.md"),
           pdf: bool = False, lang: str = "en", browser=None, measure: bool = True,
-          log=print) -> list[Deck]:
+          reports: dict[str, list[dict]] | None = None, log=print) -> list[Deck]:
     """Build a deck per notebook in ``paths`` into ``out``, with its assets, the glossary
     page and the index; return the decks built.
 
@@ -827,7 +828,9 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     Slides are laid out with heights measured in headless Chromium (``browser``, or one
     started here; estimated, with a warning, where there is none or ``measure`` is False);
     a slide that still overflows raises :class:`DeckOverflow` naming it, after every deck
-    is written. ``pdf`` also prints each deck's handout, ``NN_topic.pdf``.
+    is written. ``pdf`` also prints each deck's handout, ``NN_topic.pdf``. ``reports``, if
+    given, receives the browser's report on every slide of each deck, by deck file name
+    (what the browser tests check, measured once).
     """
     if lang not in DECK_TEXT:
         raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
@@ -845,7 +848,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
             raise RuntimeError("`course slides --pdf` prints with headless Chromium: "
                                + course_browser.INSTALL_HINT)
         built, overflowing = _build_decks(paths, out, executed_dir, timeout, lang, pdf,
-                                          browser, log)
+                                          browser, log, {} if reports is None else reports)
     _write_index(out, built)
     if overflowing:
         raise DeckOverflow("slides that do not fit the 1280x720 slide (shorten the cell, "
@@ -854,7 +857,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     return built
 
 
-def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
+def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log, reports):
     built, overflowing = [], []
     for path in paths:
         start = time.perf_counter()
@@ -863,7 +866,7 @@ def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
         deck_nb = deck_notebook(source, executed, lang)
         title = lesson_title(source, path.stem)
         target = out / path.with_suffix(".html").name
-        parts, problems = _layout(deck_nb, target, title, lang, browser)
+        parts, problems, reports[target.name] = _layout(deck_nb, target, title, lang, browser)
         overflowing += problems
         handout = ""
         if pdf:
