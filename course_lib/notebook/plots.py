@@ -406,12 +406,13 @@ def attention_grid(maps, row_labels: Sequence[str] | None = None,
         raise ValueError(f"maps: expected every layer to be (H, T, S) of the same shape, got "
                          f"{[m.shape for m in layers]}")
     num_heads, T, S = layers[0].shape
+    line = MIN_FONT_PT / 72 * 1.35                    # inches one label needs across its line
     panel_w = min(cell_size, (MAX_FIGURE_WIDTH - 1.6) / num_heads)
-    panel_h = min(cell_size, panel_w * max(T / S, 0.5), 4.4 / len(layers))
+    labelled = T * line if row_labels is not None else 0.0    # room for every row label
+    panel_h = min(cell_size, max(panel_w * T / S, labelled, 0.5 * panel_w), 4.4 / len(layers))
     fig, axes = plt.subplots(len(layers), num_heads, squeeze=False,
                              figsize=(panel_w * num_heads + 1.6,
                                       panel_h * len(layers) + (1.6 if title else 1.2)))
-    line = MIN_FONT_PT / 72 * 1.35                    # inches one label needs across its line
     widest = max((len(str(x)) for x in col_labels), default=1) if col_labels else 1
     upright = widest <= 2                             # single characters need no rotation
     x_extent = widest * 0.62 * MIN_FONT_PT / 72 + 0.05 if upright else line
