@@ -1,14 +1,18 @@
 """Lesson decks (`course slides`): every lesson's metadata gives a talk, the deck transform
 hides solutions, and every deck works in a real headless browser with the network blocked.
 
-The browser tests build each lesson's deck from the stored notebook (fast: no outputs) plus
-one small notebook that is executed here, whose deck carries what executed lessons carry
-(a plot, printed and trimmed results, math in outputs). Screenshots of each deck's title
-slide and of one content slide go to build/slides-test/screenshots/.
+The browser tests (marked `lessons`) build each lesson's deck from its executed copy (the
+`executed_lesson` fixture: run once per session, shared with tests/test_lessons.py) plus one
+small notebook executed here, whose deck carries what lessons carry (a plot, printed and
+trimmed results, math in outputs, Chinese in notes). Each deck is measured once at its
+design size by the build; the tests then look at it at 1024x768 and 1920x1080 (see
+slides/README.md). Screenshots of each deck's title, math, plot and code slides go to
+build/slides-test/screenshots/.
 
-To run the same browser checks on the decks of `make slides` (executed lessons, real plots),
-with screenshots in build/slides/screenshots/:
-    COURSE_SLIDES_DIR=build/slides python -m pytest tests/test_slides.py -k browser
+To run the same browser checks on the decks of `make slides`, with screenshots in
+build/slides/screenshots/:
+    COURSE_SLIDES_DIR=build/slides python -m pytest tests/test_slides.py -m lessons \
+        -k "browser or notes or plot"
 """
 
 from __future__ import annotations
