@@ -186,6 +186,22 @@ def test_packing_splits_a_long_slide_and_keeps_notes_with_their_blocks() -> None
     assert parts[1].continued and parts[1].notes == ["(cont.) only"]
 
 
+def test_speaker_notes_font_covers_their_chinese() -> None:
+    """The notes window gets, inlined, every font subset its Chinese needs, and only those."""
+    font_dir = CACHE / "node_modules" / "@fontsource-variable" / "noto-sans-sc"
+    if not (font_dir / "index.css").is_file():
+        _need_npm()
+        slides.install_assets(CACHE)
+    deck = new_notebook(cells=[_cell("# T", "slide"), _cell("say 注意力 and 软最大值", "notes")])
+    css = slides.notes_font_css(deck, font_dir)
+    ranges = [slides._unicode_ranges(r) for r in re.findall(r"unicode-range: ([^;]+);", css)]
+    for ch in "注意力软最大值":
+        assert any(low <= ord(ch) <= high for r in ranges for low, high in r), ch
+    assert css.count("src: url(data:font/woff2;base64,") == len(ranges) < 10
+    deck.cells[1].source = "no Chinese here"
+    assert slides.notes_font_css(deck, font_dir) == ""
+
+
 def test_lessons_by_number_or_path() -> None:
     folder = ROOT / "notebooks"
     assert slides.resolve_lessons(["3"], folder) == sorted(folder.glob("03_*.ipynb"))
