@@ -18,13 +18,22 @@ from pathlib import Path
 __all__ = ["MEASURE_BLOCKS", "SLIDE_REPORT", "VIEW_REPORT", "browser_session",
            "measure_blocks", "open_deck", "print_pdf", "slide_report", "view_report"]
 
+# Shows a slide and waits for the fonts its text asks for (the CJK font comes in subsets,
+# loaded when a character first needs one): measured before, text has fallback metrics.
+_SHOW = """  const show = async slide => {
+    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+    slide.getBoundingClientRect();
+    await document.fonts.ready;
+  };
+"""
+
 # Heights of every block (cell element, by its id) with its images left out: the packer
 # adds the images at the size it chooses.
-MEASURE_BLOCKS = """() => {
-  const heights = {};
+MEASURE_BLOCKS = """async () => {
+""" + _SHOW + """  const heights = {};
   const slides = Reveal.getSlides();
-  slides.forEach((slide, i) => {
-    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+  for (const [i, slide] of slides.entries()) {
+    await show(slide);
     slide.querySelectorAll(':scope > .jp-Cell').forEach(cell => {
       const id = (cell.id || '').replace(/^cell-id=/, '');
       const scale = Reveal.getScale();
@@ -34,7 +43,7 @@ MEASURE_BLOCKS = """() => {
       });
       heights[id] = height;
     });
-  });
+  }
   Reveal.slide(0, 0);
   return heights;
 }"""
@@ -42,12 +51,12 @@ MEASURE_BLOCKS = """() => {
 # Per slide (visited in order): how far its content reaches outside the slide on each side
 # (slide pixels, 0 when inside), its images (displayed size, natural size, fully visible),
 # and the slide number shown and the address.
-SLIDE_REPORT = """() => {
-  const report = [];
+SLIDE_REPORT = """async () => {
+""" + _SHOW + """  const report = [];
   const scale = Reveal.getScale();
   const slides = Reveal.getSlides();
-  slides.forEach((slide, i) => {
-    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+  for (const [i, slide] of slides.entries()) {
+    await show(slide);
     const box = slide.getBoundingClientRect();
     let top = box.top, bottom = box.bottom, left = box.left, right = box.right;
     const walker = document.createTreeWalker(slide, NodeFilter.SHOW_ELEMENT);
@@ -94,7 +103,7 @@ SLIDE_REPORT = """() => {
       hash: '#' + Reveal.getSlidePath(),   // the address reveal.js writes for this slide
       notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent.trim()).join(' '),
     });
-  });
+  }
   Reveal.slide(0, 0);
   return report;
 }"""
@@ -104,15 +113,15 @@ SLIDE_REPORT = """() => {
 # numbers, or null for all): the slide inside the window, each top-level block (cell) and
 # plot inside the slide, plots loaded, the number shown and the address; distances in
 # window pixels (0 when inside).
-VIEW_REPORT = """(only) => {
-  const report = [];
+VIEW_REPORT = """async (only) => {
+""" + _SHOW + """  const report = [];
   const width = window.innerWidth, height = window.innerHeight;
   const outside = (r, box) => Math.max(0, box.left - r.left, r.right - box.right,
                                        box.top - r.top, r.bottom - box.bottom);
   const view = {left: 0, top: 0, right: width, bottom: height};
-  Reveal.getSlides().forEach((slide, i) => {
-    if (only && !only.includes(i + 1)) return;
-    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+  for (const [i, slide] of Reveal.getSlides().entries()) {
+    if (only && !only.includes(i + 1)) continue;
+    await show(slide);
     const box = slide.getBoundingClientRect();
     const blocks = [...slide.children].filter(el => !el.matches('aside.notes'))
       .map(el => outside(el.getBoundingClientRect(), box));
@@ -127,7 +136,7 @@ VIEW_REPORT = """(only) => {
                 .replace(/\\s+/g, ''),
       hash: '#' + Reveal.getSlidePath(),
     });
-  });
+  }
   Reveal.slide(0, 0);
   return report;
 }"""
