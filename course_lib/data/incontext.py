@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["RepeatedSpans", "repeated_spans", "repeated_halves", "FewShot", "few_shot_prompts",
-           "span_batches"]
+           "span_batches", "key_value_sequences"]
 
 
 @dataclass(frozen=True)
@@ -82,17 +82,43 @@ def repeated_halves(n: int, span: int, vocab_size: int, *, seed: int = 0) -> tor
     return torch.cat([half, half], dim=1)
 
 
+def key_value_sequences(n: int, seq_len: int, num_keys: int, num_values: int, *,
+                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, y)``, ``(n, seq_len)`` each: ``k v k v ...`` pairs with keys drawn (with
+    repetition) from ``[0, num_keys)`` and values ``num_keys + [0, num_values)`` given by a
+    random map per sequence: a value can be predicted once its key has been seen with it."""
+    pairs = seq_len // 2 + 1
+    mapping = torch.randint(0, num_values, (n, num_keys), generator=generator)
+    keys = torch.randint(0, num_keys, (n, pairs), generator=generator)
+    values = mapping.gather(1, keys) + num_keys
+    tokens = torch.stack([keys, values], dim=2).reshape(n, -1)[:, : seq_len + 1]
+    return tokens[:, :-1], tokens[:, 1:]
+
+
 def span_batches(batch_size: int, seq_len: int, vocab_size: int, *, min_span: int = 4,
-                 max_span: int = 12, seed: int = 0):
+                 max_span: int = 12, pairs_fraction: float = 0.0, num_keys: int = 8,
+                 seed: int = 0):
     """A ``step -> (x, y)`` source of fresh :func:`repeated_spans` batches for
-    :func:`course_lib.training.loop.train` (one seeded generator: reproducible)."""
+    :func:`course_lib.training.loop.train` (one seeded generator: reproducible).
+
+    With ``pairs_fraction > 0`` that share of each batch is :func:`key_value_sequences`
+    (``num_keys`` keys, the other ``vocab_size - num_keys`` tokens as values): the format
+    of :func:`few_shot_prompts`.
+    """
     _check(vocab_size, seq_len, min_span, max_span)
+    if not 0.0 <= pairs_fraction <= 1.0:
+        raise ValueError(f"pairs_fraction: expected a number in [0, 1], got {pairs_fraction}")
     g = torch.Generator().manual_seed(seed)
+    num_pairs = int(round(batch_size * pairs_fraction))
 
     def batch(_step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        data = repeated_spans(batch_size, seq_len, vocab_size, min_span=min_span,
+        data = repeated_spans(batch_size - num_pairs, seq_len, vocab_size, min_span=min_span,
                               max_span=max_span, generator=g)
-        return data.x, data.y
+        if not num_pairs:
+            return data.x, data.y
+        x, y = key_value_sequences(num_pairs, seq_len, num_keys, vocab_size - num_keys,
+                                   generator=g)
+        return torch.cat([data.x, x]), torch.cat([data.y, y])
 
     return batch
 

@@ -16,8 +16,8 @@ No linear layer has a bias, blocks are pre-norm, and the output layer is a separ
 (Llama) or tied to the input embedding (``tie_embeddings=True``). The attention is
 :class:`course_lib.attention.GroupedQueryAttention` with
 :class:`course_lib.attention.RotaryEmbedding`. With ``attention_only=True`` the blocks have
-no feed-forward layer and no norms: the two-layer attention-only models in which Elhage et
-al. (2021) and Olsson et al. (2022) found induction heads.
+no feed-forward layer: the two-layer attention-only models in which Elhage et al. (2021) and
+Olsson et al. (2022) found induction heads.
 
 :func:`load_hf_llama_state_dict` reads the weights of a Hugging Face ``LlamaForCausalLM``;
 with them :class:`Llama` computes the same logits (``tests/test_llama.py``).
@@ -41,7 +41,7 @@ from course_lib.attention.positions import RotaryEmbedding
 from course_lib.core.modules import count_parameters
 from course_lib.core.validation import check_divisible, check_ids, check_positive_ints
 
-__all__ = ["LlamaConfig", "RMSNorm", "SwiGLU", "LlamaBlock", "Llama", "llama_ffn_width",
+__all__ = ["LlamaConfig", "rms_norm", "RMSNorm", "SwiGLU", "LlamaBlock", "Llama", "llama_ffn_width",
            "rotate_half_to_interleaved", "load_hf_llama_state_dict", "config_from_hf"]
 
 
@@ -88,6 +88,16 @@ class LlamaConfig:
             raise ValueError(f"norm_eps: expected a positive number, got {self.norm_eps}")
 
 
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``x / sqrt(mean(x^2 over the last axis) + eps) * weight``: ``(..., D)`` -> ``(..., D)``.
+
+    Computed in float32 (as Hugging Face's Llama does) and returned in ``x``'s dtype.
+    """
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + eps)
+    return weight * h.to(x.dtype)
+
+
 class RMSNorm(nn.Module):
     """Root-mean-square normalisation: ``x / sqrt(mean(x^2 over the last axis) + eps) * weight``.
 
@@ -110,9 +120,7 @@ class RMSNorm(nn.Module):
         if x.shape[-1] != self.weight.shape[0]:
             raise ValueError(f"x: expected last dim {self.weight.shape[0]}, got shape "
                              f"{tuple(x.shape)}")
-        h = x.float()
-        h = h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return self.weight * h.to(x.dtype)
+        return rms_norm(x, self.weight, self.eps)
 
 
 class SwiGLU(nn.Module):
@@ -135,7 +143,7 @@ class SwiGLU(nn.Module):
 
 class LlamaBlock(nn.Module):
     """Pre-norm block: ``x + attn(RMSNorm(x))`` (causal, RoPE, GQA), then
-    ``x + SwiGLU(RMSNorm(x))``; attention-only blocks keep just ``x + attn(x)``.
+    ``x + SwiGLU(RMSNorm(x))``; attention-only blocks keep just ``x + attn(RMSNorm(x))``.
 
     ``forward(x (B, T, D), rotary, cache=None, need_weights=False)`` ->
     ``(out (B, T, D), weights (B, H, T, S) or None)``.
@@ -145,16 +153,16 @@ class LlamaBlock(nn.Module):
         super().__init__()
         D = config.d_model
         self.attention_only = config.attention_only
+        self.attn_norm = RMSNorm(D, config.norm_eps)
         self.attn = GroupedQueryAttention(D, config.num_heads, config.num_kv_heads, bias=False)
         if not self.attention_only:
-            self.attn_norm = RMSNorm(D, config.norm_eps)
             self.ffn_norm = RMSNorm(D, config.norm_eps)
             self.ffn = SwiGLU(D, config.d_ff)
 
     def forward(self, x: torch.Tensor, rotary: RotaryEmbedding, cache: KVCache | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x (B, T, D) -> (out (B, T, D), weights (B, H, T, S) or None)``."""
-        h = x if self.attention_only else self.attn_norm(x)
+        h = self.attn_norm(x)
         # One new token may see every cached key: no mask needed (as in GPTBlock).
         attended, weights = self.attn(h, is_causal=x.shape[1] > 1, rotary=rotary, cache=cache,
                                       need_weights=need_weights)
@@ -179,7 +187,7 @@ class Llama(nn.Module):
         self.token_embedding = nn.Embedding(config.vocab_size, D)
         self.rotary = RotaryEmbedding(D // config.num_heads, base=config.rope_base)
         self.blocks = nn.ModuleList(LlamaBlock(config) for _ in range(config.num_layers))
-        self.final_norm = nn.Identity() if config.attention_only else RMSNorm(D, config.norm_eps)
+        self.final_norm = RMSNorm(D, config.norm_eps)
         self.lm_head = nn.Linear(D, config.vocab_size, bias=False)
         self.apply(self._init_weights)
         if config.tie_embeddings:
