@@ -1,0 +1,209 @@
+"""The OS sandbox around every kernel ``course grade`` starts: bubblewrap (Linux namespaces).
+
+Each student kernel runs under ``bwrap`` (the sandbox Flatpak uses), which gives it
+
+- a **read-only filesystem** holding only what a kernel needs: the system's libraries, the
+  Python it runs, ``course_lib`` and ``course_tools``; everything else (the submissions, the
+  results, the source notebooks with their solutions and hidden tests, the rest of the
+  repository, home folders) is not there at all;
+- one writable folder, ``/tmp`` (also its home and working folder): a private tmpfs of
+  bounded size that disappears with the kernel;
+- **no network** (its own network namespace), its **own PID namespace** (it sees no other
+  process, so it cannot signal the grader or another kernel, and everything it starts dies
+  with it), its own IPC and host-name namespaces, a new session (no terminal);
+- as a regular user: its own user namespace, with user namespaces disabled inside it; as
+  root: started privileged, then the kernel drops to user ``nobody`` before any import.
+
+The kernel itself adds limits on memory, processes, open files, bytes per file and CPU
+seconds, and its guard (see :mod:`course_tools.grading.kernel`).
+
+:func:`find` locates bwrap; :func:`probe` starts one sandboxed kernel that tries to write
+outside its scratch folder, read a file outside the sandbox, signal the grader and open a
+connection, and raises :class:`SandboxUnavailable` (with how to get a working sandbox) if
+any of that succeeds or if no sandbox starts at all.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_tools.grading import protocol
+from course_tools.grading.kernel_client import SCRATCH, Kernel, KernelStopped, Limits
+
+__all__ = ["Sandbox", "SandboxUnavailable", "find", "probe", "HOW_TO_GET_ONE", "REPO",
+           "SCRATCH"]
+
+REPO = Path(__file__).resolve().parents[2]
+BWRAP_VARIABLE = "COURSE_BWRAP"  # another bwrap than the one on PATH (tests use it)
+SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+ETC = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+       "/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/fonts"]
+CPU = ["/sys/devices/system/cpu"]   # NumPy and torch read the CPU topology
+HOW_TO_GET_ONE = """\
+To get one:
+  - install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu), `sudo dnf
+    install bubblewrap` (Fedora), `sudo pacman -S bubblewrap` (Arch);
+  - it needs user namespaces: on Debian before 11 `sudo sysctl -w
+    kernel.unprivileged_userns_clone=1`; on Ubuntu 23.10 and later AppArmor restricts them:
+    `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile
+    that allows userns for /usr/bin/bwrap; check that `sysctl user.max_user_namespaces` is
+    not 0; in a container, allow namespaces (docker run --security-opt seccomp=unconfined
+    --security-opt apparmor=unconfined) or grade as root inside it.
+Or grade files you trust without a sandbox: `course grade ... --no-sandbox` (every row of
+that run then says so)."""
+
+
+class SandboxUnavailable(RuntimeError):
+    """No working sandbox on this machine; the message says why and how to get one."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How to start a kernel in bubblewrap on this machine."""
+
+    bwrap: str
+    scratch_bytes: int = 64 * 1024 * 1024
+    as_root: bool = False                   # the grader is root: privileged bwrap, then drop
+    options: frozenset[str] = field(default_factory=frozenset)   # what this bwrap supports
+    drop_to: tuple[int, int] = (65534, 65534)
+
+    def command(self, argv: list[str], env: dict[str, str], readable: list[str]) -> list[str]:
+        """The bwrap command line that runs ``argv`` in the sandbox with exactly ``env``,
+        ``readable`` (host paths) bound read-only at the same place."""
+        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid",
+               "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--hostname", "sandbox"]
+        if self.as_root:
+            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            cmd += ["--unshare-user"]
+            if "--disable-userns" in self.options:
+                cmd += ["--disable-userns"]
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        for path in SYSTEM:
+            if os.path.islink(path):
+                cmd += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                cmd += ["--ro-bind", path, path]
+        etc = [path for path in ETC if os.path.exists(path)]
+        cpu = [path for path in CPU if os.path.exists(path)]
+        for folder in _ancestors([*etc, *readable, *cpu]):
+            cmd += ["--perms", "0755", "--dir", folder]  # (bwrap makes them 0700 otherwise)
+        for path in [*etc, *readable, *cpu]:
+            cmd += ["--ro-bind", path, path]
+        if "--perms" in self.options:
+            cmd += ["--perms", "1777"]
+        if "--size" in self.options:
+            cmd += ["--size", str(self.scratch_bytes)]
+        cmd += ["--tmpfs", SCRATCH, "--remount-ro", "/dev", "--remount-ro", "/",
+                "--chdir", SCRATCH, "--clearenv"]
+        for key, value in env.items():
+            cmd += ["--setenv", key, value]
+        return [*cmd, "--", *argv]
+
+    @property
+    def kernel_user(self) -> tuple[int, int] | None:
+        """The user the kernel drops to (root graders only)."""
+        return self.drop_to if self.as_root else None
+
+
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True,
+                              timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
+
+
+def _ancestors(paths: list[str]) -> list[str]:
+    """The folders above ``paths`` (not ``/``), each once, parents first."""
+    found: list[str] = []
+    for path in paths:
+        parents = list(Path(path).parents)[:-1]
+        for parent in reversed(parents):
+            if str(parent) not in found and not os.path.islink(str(parent)):
+                found.append(str(parent))
+    return found
+
+
+def _nobody() -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def find(scratch_bytes: int = 64 * 1024 * 1024) -> Sandbox:
+    """This machine's sandbox (not yet probed); :class:`SandboxUnavailable` without bwrap."""
+    if not sys.platform.startswith("linux"):
+        raise SandboxUnavailable(f"the grading sandbox needs Linux (this is {sys.platform}).\n"
+                                 + HOW_TO_GET_ONE)
+    bwrap = os.environ.get(BWRAP_VARIABLE) or shutil.which("bwrap")
+    if not bwrap or not os.access(bwrap, os.X_OK):
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed"
+                                 + (f" at {bwrap}" if bwrap else "") + ".\n" + HOW_TO_GET_ONE)
+    return Sandbox(bwrap, scratch_bytes, os.geteuid() == 0,
+                   _bwrap_options(bwrap), _nobody())
+
+
+PROBE = '''
+import os, socket
+_allowed = []
+def _attempt(what, action):
+    try:
+        action()
+        _allowed.append(what)
+    except OSError:
+        pass
+_attempt("write in course_lib", lambda: open({course_file!r}, "w").close())
+_attempt("write outside its scratch folder", lambda: open({outside_file!r}, "w").close())
+_attempt("read a file outside the sandbox", lambda: open({canary!r}).read())
+_attempt("signal the grader", lambda: os.kill({grader}, 0))
+_attempt("open a network connection",
+         lambda: socket.create_connection(("192.0.2.1", 9), timeout=2).close())
+if _allowed:
+    raise RuntimeError("; ".join(_allowed))
+'''
+
+
+def probe(sandbox: Sandbox) -> None:
+    """Start one sandboxed kernel and check it cannot write outside its scratch folder,
+    read a file outside the sandbox, signal the grader or reach the network. Raises
+    :class:`SandboxUnavailable` saying what failed and how to get a working sandbox."""
+    outside = Path(tempfile.mkdtemp(prefix="course-grade-probe-"))
+    canary = outside / "canary.txt"
+    canary.write_text("the grader's\n")
+    course_file = REPO / "course_lib" / ".sandbox-probe"
+    code = PROBE.format(course_file=str(course_file), outside_file=str(outside / "written"),
+                        canary=str(canary), grader=os.getpid())
+    kernel = None
+    try:
+        try:
+            kernel = Kernel(Limits(cell_cpu=20.0, submission=120.0), sandbox=sandbox,
+                            log_dir=outside)
+            reply = protocol.rebuild(*kernel.run(code, trusted=True))
+        except KernelStopped as stopped:
+            raise SandboxUnavailable(
+                f"bubblewrap ({sandbox.bwrap}) could not run a kernel here: {stopped.message}"
+                "\n" + HOW_TO_GET_ONE) from None
+        holes = [] if reply["ok"] else [str(reply["error"]["message"])]
+        if course_file.exists() or (outside / "written").exists():
+            holes.append("leave a file outside its scratch folder")
+        if holes:
+            raise SandboxUnavailable("the sandbox does not isolate kernels here: a kernel "
+                                     f"could {'; '.join(holes)}.\n" + HOW_TO_GET_ONE)
+    finally:
+        if kernel is not None:
+            kernel.close()
+        if course_file.exists():
+            course_file.unlink()
+        shutil.rmtree(outside, ignore_errors=True)
