@@ -1,12 +1,12 @@
 """The student's kernel for ``course grade``: the process that runs untrusted cells.
 
-The grader starts ``python -m course_tools.grading.kernel CONFIG`` inside the sandbox (see
-:mod:`course_tools.grading.sandbox`; ``CONFIG`` is JSON). Before any submission code runs, it
+The zygote (:mod:`course_tools.grading.zygote`) forks it into its sandbox (see
+:mod:`course_tools.grading.sandbox`) with no privileges left. Before any submission code runs,
+it
 
-1. drops to an unprivileged user when the sandbox started it as root (``drop_to``);
-2. imports NumPy, torch and IPython, then limits itself (``setrlimit``): address space,
-   processes, open files, bytes per file, CPU seconds, no core dumps;
-3. installs its guard (:class:`Guard`, a ``sys.addaudithook`` hook that cannot be removed),
+1. limits itself (``setrlimit``): address space, processes, open files, bytes per file,
+   CPU seconds, no core dumps;
+2. installs its guard (:class:`Guard`, a ``sys.addaudithook`` hook that cannot be removed),
    which refuses and records, while a learner's code runs, every attempt to write outside the
    scratch folder, to read the class's files, to signal or start a process, to use the
    network or to change the limits. The sandbox is what enforces isolation (the guard is in
@@ -37,7 +37,7 @@ from typing import Any
 
 from course_tools.grading.protocol import encode, read_frame, write_frame
 
-__all__ = ["Guard", "run_kernel", "main"]
+__all__ = ["Guard", "run_kernel", "preload", "main"]
 
 COURSE_LIB = str(Path(__file__).resolve().parents[2] / "course_lib")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -254,16 +254,6 @@ def _describe(error: BaseException) -> dict:
             "not_implemented": isinstance(error, NotImplementedError)}
 
 
-def _drop_privileges(uid: int, gid: int) -> None:
-    """Started as root inside the sandbox (a grader running as root): become ``uid``, so
-    that the limit on processes applies (root is exempt) and no file is writable by owner."""
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        raise SystemExit("the kernel could not drop its privileges")
-
-
 def _set_limits(config: dict) -> None:
     """Address space: what the process holds now (Python, NumPy, torch) plus ``memory``;
     then processes, open files, bytes per file and CPU seconds."""
@@ -284,7 +274,7 @@ def _set_limits(config: dict) -> None:
             resource.setrlimit(getattr(resource, name), (int(value), int(value)))
 
 
-def _preload() -> None:
+def preload() -> None:
     """Import what every kernel needs before any submission code runs."""
     import numpy  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
@@ -298,12 +288,10 @@ def _preload() -> None:
 
 
 def run_kernel(config: dict) -> int:
-    """Set up (privileges, imports, limits, guard), then serve requests until ``exit`` or
-    end of input."""
-    if config.get("drop_to") and os.getuid() == 0:
-        _drop_privileges(*config["drop_to"])
+    """Set up (imports, limits, guard), then serve requests until ``exit`` or end of input.
+    (The zygote has already put this process in its sandbox and dropped its privileges.)"""
     fd_in, fd_out = config["fds"]
-    _preload()
+    preload()
     guard = Guard(config.get("scratch", os.getcwd()), config.get("hidden", []),
                   config.get("visible", []))
     kernel = _Kernel(guard)

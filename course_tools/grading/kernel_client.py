@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,13 +100,133 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+class _ForkedChild:
+    """A kernel forked by the zygote: the ``poll``/``wait`` of ``subprocess.Popen``."""
+
+    def __init__(self, zygote: _Zygote, pid: int) -> None:
+        self.zygote, self.pid, self.returncode = zygote, pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                    if stat.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                        return None
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return None
+            return self.wait()
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = self.zygote.status()
+            except OSError:
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+
+class _Zygote:
+    """A process that has imported NumPy, torch and IPython once and forks each kernel
+    (see :mod:`course_tools.grading.zygote`): a kernel starts in milliseconds."""
+
+    def __init__(self) -> None:
+        import socket
+
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-s", "-m", "course_tools.grading.zygote", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=environment(SCRATCH), cwd="/")
+        theirs.close()
+        self.sock = ours
+
+    def start(self, fds: list[int], config: dict) -> _ForkedChild:
+        import socket
+
+        socket.send_fds(self.sock, [pickle.dumps(config)], fds)
+        return _ForkedChild(self, self._read())
+
+    def status(self) -> int:
+        return self._read()
+
+    def _read(self) -> int:
+        self.sock.settimeout(120)
+        data = b""
+        while len(data) < 8:
+            chunk = self.sock.recv(8 - len(data))
+            if not chunk:
+                raise OSError("the zygote stopped")
+            data += chunk
+        return int.from_bytes(data, "little", signed=True)
+
+
+_ZYGOTE: list[_Zygote] = []
+
+
+def _zygote() -> _Zygote:
+    """This process's zygote, started on first use (and again if it died)."""
+    if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None:
+        _ZYGOTE[:] = [_Zygote()]
+    return _ZYGOTE[0]
+
+
+class _Holder:
+    """A sandbox's first process: bubblewrap runs ``cat`` (which waits on a pipe of ours) in
+    fresh namespaces; kernels join them. Closing it ends the sandbox and every process in it."""
+
+    def __init__(self, sandbox: Sandbox, readable: list[str], log: int) -> None:
+        info_r, info_w = os.pipe()
+        stdin_r, self.stdin = os.pipe()
+        self.stdout, stdout_w = os.pipe()
+        cat = shutil.which("cat", path="/usr/bin:/bin") or "/bin/cat"
+        try:
+            self.process = subprocess.Popen(
+                sandbox.command([cat], {}, readable, info_fd=info_w), pass_fds=(info_w,),
+                stdin=stdin_r, stdout=stdout_w, stderr=log, env={"PATH": "/usr/bin:/bin"},
+                cwd="/", start_new_session=True)
+        finally:
+            for fd in (info_w, stdin_r, stdout_w):
+                os.close(fd)
+        try:
+            os.write(self.stdin, b"\n")   # cat echoes it once the sandbox is set up
+            readable_now, _, _ = select.select([self.stdout], [], [], 60)
+            echoed = os.read(self.stdout, 1) if readable_now else b""
+            info = os.read(info_r, 4096) if echoed else b""
+            self.pid = int(json.loads(info.decode() or "{}").get("child-pid", 0))
+        except (OSError, ValueError):
+            self.pid = 0
+        finally:
+            os.close(info_r)
+        if not self.pid:
+            self.close()
+            raise OSError("bubblewrap did not start a sandbox")
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # bwrap; its child dies with it
+        except (ProcessLookupError, PermissionError):
+            pass
+        for fd in (self.stdin, self.stdout):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 class Kernel:
     """One running student kernel, sandboxed unless ``sandbox`` is ``None``.
 
     Args:
         limits: see :class:`Limits`.
         deadline: ``time.monotonic()`` after which every request is a timeout.
-        sandbox: how to start bubblewrap (``None``: a plain child process, for trusted files).
+        sandbox: how to start bubblewrap (``None``: no sandbox, for trusted files).
         log_dir: a folder of the grader's for the kernel's start-up log (bwrap's errors).
         hidden: folders the guard refuses to let the kernel read (see :func:`hidden_folders`).
     """
@@ -119,43 +240,44 @@ class Kernel:
         self.sandbox = sandbox
         self._closed = False
         self.cpu = 0.0
+        self.holder: _Holder | None = None
         self._own_scratch = None if sandbox else tempfile.mkdtemp(prefix="course-kernel-")
         scratch = self._own_scratch or SCRATCH
-        to_kernel_r, to_kernel_w = os.pipe()
-        from_kernel_r, from_kernel_w = os.pipe()
-        self.to_kernel, self.from_kernel = to_kernel_w, from_kernel_r
         log_dir = log_dir or Path(self._own_scratch or tempfile.gettempdir())
         handle, name = tempfile.mkstemp(prefix="kernel-", suffix=".log", dir=log_dir)
-        os.close(handle)
         self.log_path = Path(name)
         hidden = hidden or hidden_folders()
         readable = readable_paths(hidden)
-        config = {"fds": [to_kernel_r, from_kernel_w], "memory": limits.memory,
-                  "processes": limits.processes, "open_files": limits.open_files,
-                  "file_bytes": limits.file_bytes,
+        config = {"memory": limits.memory, "processes": limits.processes,
+                  "open_files": limits.open_files, "file_bytes": limits.file_bytes,
                   "cpu_seconds": int(limits.submission) + 5, "scratch": scratch,
-                  "hidden": hidden, "visible": [*readable, scratch],
-                  "drop_to": sandbox.kernel_user if sandbox else None}
-        argv = [sys.executable, "-s", "-m", "course_tools.grading.kernel", json.dumps(config)]
-        env = environment(scratch)
-        if sandbox is not None:
-            argv, env = sandbox.command(argv, env, readable), {"PATH": "/usr/bin:/bin"}
+                  "env": environment(scratch), "hidden": hidden,
+                  "visible": [*readable, scratch],
+                  "drop_to": sandbox.kernel_user if sandbox else None, "join": None}
+        to_kernel_r, to_kernel_w = os.pipe()
+        from_kernel_r, from_kernel_w = os.pipe()
+        self.to_kernel, self.from_kernel = to_kernel_w, from_kernel_r
+        self.ready = False
         try:
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    argv, pass_fds=(to_kernel_r, from_kernel_w), cwd=scratch if not sandbox
-                    else "/", env=env, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True)
+            if sandbox is not None:
+                self.holder = _Holder(sandbox, readable, handle)
+                config["join"] = self.holder.pid
+            self.process = _zygote().start([to_kernel_r, from_kernel_w, handle], config)
         except OSError as error:
+            log = self.log_text()
+            for fd in (to_kernel_w, from_kernel_r):
+                os.close(fd)
+            if self.holder is not None:
+                self.holder.close()
             self._cleanup_files()
-            raise KernelStopped("crash", f"the kernel could not start: {error}") from None
+            raise KernelStopped("crash", f"the kernel could not start ({error})"
+                                + (f": {log}" if log else "")) from None
         finally:
-            os.close(to_kernel_r)
-            os.close(from_kernel_w)
+            for fd in (to_kernel_r, from_kernel_w, handle):
+                os.close(fd)
         os.set_blocking(self.to_kernel, False)
         self.buffer = b""
-        self.ready = False
-        self._receive(protocol.MAX_REPLY_BYTES)  # imports done, limits and guard set
+        self._receive(protocol.MAX_REPLY_BYTES)  # limits and guard set: ready
         self.ready = True
 
     # ------------------------------------------------------------ requests
@@ -185,13 +307,16 @@ class Kernel:
             return
         self._closed = True
         self.cpu = self._cpu_seconds()
+        for kill in (os.kill, os.killpg):  # killpg: a kernel without a sandbox, its group
+            try:
+                kill(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.holder is not None:
+            self.holder.close()
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
+            self.process.wait()
+        except OSError:
             pass
         for fd in (self.to_kernel, self.from_kernel):
             try:
@@ -203,13 +328,11 @@ class Kernel:
     def _cleanup_files(self) -> None:
         self.log_path.unlink(missing_ok=True)
         if self._own_scratch:
-            import shutil
-
             shutil.rmtree(self._own_scratch, ignore_errors=True)
 
     # ------------------------------------------------------------ plumbing
     def _processes(self) -> list[int]:
-        """The kernel's process and everything under it (the sandbox's processes)."""
+        """The kernel's process and everything it started."""
         found, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
@@ -222,7 +345,7 @@ class Kernel:
         return found
 
     def _cpu_seconds(self) -> float:
-        """CPU seconds of every process in the kernel's sandbox, and of those it reaped."""
+        """CPU seconds of the kernel, of everything it started, and of what they reaped."""
         total = 0
         for pid in self._processes():
             try:
@@ -235,17 +358,15 @@ class Kernel:
 
     def _check_scratch(self) -> None:
         """A kernel that filled its scratch folder hit the sandbox's limit on bytes written."""
-        if self.sandbox is None:
+        if self.holder is None:
             return
-        for pid in self._processes()[1:]:
-            try:
-                stats = os.statvfs(f"/proc/{pid}/root{SCRATCH}")
-            except OSError:
-                continue
-            if stats.f_bavail * stats.f_frsize < 1024 * 1024 and stats.f_blocks:
-                raise KernelStopped("sandbox", f"the kernel filled its scratch folder (the "
-                                               f"limit is {self.limits.scratch >> 20} MB)")
+        try:
+            stats = os.statvfs(f"/proc/{self.holder.pid}/root{SCRATCH}")
+        except OSError:
             return
+        if stats.f_blocks and stats.f_bavail * stats.f_frsize < 1024 * 1024:
+            self._stop("sandbox", f"the kernel filled its scratch folder (the limit is "
+                                  f"{self.limits.scratch >> 20} MB)")
 
     def _send(self, payload: bytes) -> None:
         data = memoryview(protocol.frame(payload))
@@ -303,12 +424,10 @@ class Kernel:
 
     def _died(self) -> None:
         code = self.process.wait()
-        log = "" if self.ready else self.log_text()  # why it did not start (bwrap's words)
+        log = "" if self.ready else self.log_text()  # why it did not start
         self.close()
         if log:
             raise KernelStopped("crash", f"the kernel did not start (exit code {code}): {log}")
-        if self.sandbox is not None and code > 128:
-            code = -(code - 128)  # bwrap reports a kernel killed by signal N as 128 + N
         if code < 0 and -code == signal.SIGKILL:  # (memory past the limit is a MemoryError)
             raise KernelStopped("crash", "the kernel was killed (SIGKILL): by itself, or by "
                                          "the system, short of memory")

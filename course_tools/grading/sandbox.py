@@ -1,6 +1,8 @@
 """The OS sandbox around every kernel ``course grade`` starts: bubblewrap (Linux namespaces).
 
-Each student kernel runs under ``bwrap`` (the sandbox Flatpak uses), which gives it
+For each kernel, ``bwrap`` (the sandbox Flatpak uses) sets up fresh namespaces around a first
+process that only waits (``cat``); the zygote's child joins them and forks the kernel there
+(see :mod:`course_tools.grading.zygote`). The kernel then has
 
 - a **read-only filesystem** holding only what a kernel needs: the system's libraries, the
   Python it runs, ``course_lib`` and ``course_tools``; everything else (the submissions, the
@@ -11,16 +13,17 @@ Each student kernel runs under ``bwrap`` (the sandbox Flatpak uses), which gives
 - **no network** (its own network namespace), its **own PID namespace** (it sees no other
   process, so it cannot signal the grader or another kernel, and everything it starts dies
   with it), its own IPC and host-name namespaces, a new session (no terminal);
-- as a regular user: its own user namespace, with user namespaces disabled inside it; as
-  root: started privileged, then the kernel drops to user ``nobody`` before any import.
+- no privilege: as a regular user, its own user namespace with user namespaces disabled inside
+  it and every capability dropped; as root, the sandbox is set up privileged and the kernel
+  runs as user ``nobody``.
 
 The kernel itself adds limits on memory, processes, open files, bytes per file and CPU
 seconds, and its guard (see :mod:`course_tools.grading.kernel`).
 
 :func:`find` locates bwrap; :func:`probe` starts one sandboxed kernel that tries to write
-outside its scratch folder, read a file outside the sandbox, signal the grader and open a
-connection, and raises :class:`SandboxUnavailable` (with how to get a working sandbox) if
-any of that succeeds or if no sandbox starts at all.
+outside its scratch folder, read a file outside the sandbox, signal the grader, open a
+connection and keep a capability, and raises :class:`SandboxUnavailable` (with how to get a
+working sandbox) if any of that succeeds or if no sandbox starts at all.
 """
 
 from __future__ import annotations
@@ -74,15 +77,17 @@ class Sandbox:
     options: frozenset[str] = field(default_factory=frozenset)   # what this bwrap supports
     drop_to: tuple[int, int] = (65534, 65534)
 
-    def command(self, argv: list[str], env: dict[str, str], readable: list[str]) -> list[str]:
-        """The bwrap command line that runs ``argv`` in the sandbox with exactly ``env``,
-        ``readable`` (host paths) bound read-only at the same place."""
-        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid",
+    def command(self, argv: list[str], env: dict[str, str], readable: list[str],
+                info_fd: int | None = None) -> list[str]:
+        """The bwrap command line that runs ``argv`` as the first process (PID 1) of a new
+        sandbox with exactly ``env``, ``readable`` (host paths) bound read-only at the same
+        place; ``info_fd``: where bwrap writes that process's pid."""
+        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--as-pid-1",
                "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--hostname", "sandbox"]
-        if self.as_root:
-            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
+        if info_fd is not None:
+            cmd += ["--info-fd", str(info_fd)]
+        if not self.as_root:
             cmd += ["--unshare-user"]
             if "--disable-userns" in self.options:
                 cmd += ["--disable-userns"]
@@ -170,6 +175,12 @@ _attempt("read a file outside the sandbox", lambda: open({canary!r}).read())
 _attempt("signal the grader", lambda: os.kill({grader}, 0))
 _attempt("open a network connection",
          lambda: socket.create_connection(("192.0.2.1", 9), timeout=2).close())
+with open("/proc/self/status") as _status:
+    _fields = dict(line.split(":", 1) for line in _status if ":" in line)
+if int(_fields["CapEff"], 16) or int(_fields["CapPrm"], 16) or _fields["NoNewPrivs"].strip() != "1":
+    _allowed.append("keep a capability")
+if os.getppid() != 0:
+    _allowed.append("see the process that started it")
 if _allowed:
     raise RuntimeError("; ".join(_allowed))
 '''
