@@ -119,14 +119,25 @@ class Guard:
 
     def _path_problem(self, path: Any, writing: bool) -> str | None:
         name = os.path.realpath(os.fsdecode(path))
-        if writing:
-            if _inside(name, self.scratch) or name == os.devnull:
-                return None
+        where = self._where(name)
+        if where == "hidden":
+            return f"tried to {'write' if writing else 'read'} {name}, which the grader does " \
+                   "not show a kernel"
+        if writing and where != "scratch" and name != os.devnull:
             return f"tried to write {name}, outside its scratch folder"
-        if any(_inside(name, h) for h in self.hidden) and \
-                not any(_inside(name, v) for v in self.visible):
-            return f"tried to read {name}, which the grader does not show a kernel"
         return None
+
+    def _where(self, name: str) -> str | None:
+        """The kind of the deepest known folder holding ``name`` (``hidden`` wins a tie): a
+        hidden folder inside the scratch folder's path (submissions under ``/tmp`` on the
+        host) is still hidden."""
+        folders = [(v, "visible") for v in self.visible] + [(self.scratch, "scratch")] + \
+            [(h, "hidden") for h in self.hidden]
+        depth, kind = -1, None
+        for folder, label in folders:
+            if _inside(name, folder) and len(folder) >= depth:
+                depth, kind = len(folder), label
+        return kind
 
     def take(self) -> list[str]:
         """What was refused since the last call."""
