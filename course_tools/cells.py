@@ -25,7 +25,8 @@ import nbformat
 from course_tools import notebooks
 
 __all__ = ["python_source", "parse", "cell_names", "source_names", "CodeCell", "classify",
-           "exercises", "needed_cells", "exercise_cells", "SKIP_TAGS"]
+           "exercises", "needed_cells", "exercise_needs", "exercise_cells", "setup_table",
+           "SKIP_TAGS"]
 
 SKIP_TAGS = {"gpu", "skip-grading"}  # cells neither the grader nor progress ever runs
 _MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)
@@ -253,10 +254,19 @@ def setup_table(cells: Sequence[CodeCell]) -> list[tuple[int, set[str], set[str]
     return [(c.index, c.defined, c.used) for c in cells if c.kind == "setup"]
 
 
+def exercise_needs(cells: Sequence[CodeCell]) -> list[tuple[int, set[str]]]:
+    """``(position, names)`` the exercises need from set-up cells: what each answer cell
+    reads, and what each test cell reads besides the answers' names (the answers define
+    those, so an earlier demonstration that happens to bind the same name is not needed)."""
+    answer_names = {name for c in cells if c.kind == "answer" for name in c.defined}
+    return [(c.index, c.used - answer_names if c.kind == "test" else c.used)
+            for c in cells if c.kind in ("answer", "test")]
+
+
 def exercise_cells(nb: nbformat.NotebookNode) -> list[int]:
     """Indices of the code cells that grading runs for ``nb``'s exercises, in notebook order:
-    every answer and test cell, and the set-up cells that define the names they use."""
+    every answer and test cell, and the set-up cells that define the names they need
+    (:func:`exercise_needs`)."""
     cells = classify(nb)
-    graded = [c for c in cells if c.kind in ("answer", "test")]
-    wanted = [(c.index, c.used) for c in graded]
-    return sorted(set(needed_cells(setup_table(cells), wanted)) | {c.index for c in graded})
+    graded = {c.index for c in cells if c.kind in ("answer", "test")}
+    return sorted(set(needed_cells(setup_table(cells), exercise_needs(cells))) | graded)

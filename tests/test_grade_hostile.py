@@ -263,7 +263,7 @@ def test_a_rerun_gives_the_same_table(tmp_path: Path, box: sandbox.Sandbox) -> N
         nbformat.write(nb, str(submissions / student / L00))
     tables = []
     for _ in range(2):
-        grade_class(submissions, out, source=ROOT / "notebooks", quiet=True, sandbox=box)
+        grade_class(submissions, out, source=ROOT / "notebooks", quiet=True, sandbox=box, jobs=1)
         tables.append({name: (out / name).read_bytes() for name in
                        ("scores.csv", "exercises.csv", "feedback/honest.md", MANIFEST)})
     assert tables[0] == tables[1]

@@ -154,11 +154,8 @@ class _Kernel:
 
     def __init__(self, guard: Guard) -> None:
         from IPython.core.interactiveshell import InteractiveShell
-        from traitlets.config import Config
 
-        config = Config()
-        config.HistoryManager.enabled = False
-        self.shell = InteractiveShell.instance(config=config)
+        self.shell = InteractiveShell.instance(config=_shell_config())
         self.guard = guard
         self.handles: dict[int, Any] = {}
         self.forbidden: set[tuple[str, str]] = set()
@@ -286,9 +283,15 @@ def _set_limits(config: dict) -> None:
 
 
 def preload() -> None:
-    """Import what every kernel needs before any submission code runs."""
+    """Import what every kernel needs before any submission code runs (in the zygote: once
+    for all kernels), including what IPython loads on a cell's first error."""
+    import contextlib
+    import encodings.idna  # noqa: F401 - (socket addresses)
+    import io
+    import socket  # noqa: F401
+
     import numpy  # noqa: F401
-    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell
 
     try:
         import torch
@@ -296,6 +299,18 @@ def preload() -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
+    shell = InteractiveShell.instance(config=_shell_config())
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        shell.run_cell("raise ValueError()", store_history=False)
+    InteractiveShell.clear_instance()
+
+
+def _shell_config() -> Any:
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    return config
 
 
 def run_kernel(config: dict) -> int:

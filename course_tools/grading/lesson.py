@@ -172,9 +172,7 @@ class Lesson:
         return cell_analysis.needed_cells(self.setup, wanted)
 
     def _run_setup(self) -> None:
-        wanted = [(e.test.index, e.test.used - self.answer_names) for e in self.exercises]
-        wanted += [(a.index, a.used) for e in self.exercises for a in e.answers]
-        needed = self.needed_setup(wanted)
+        needed = self.needed_setup(cell_analysis.exercise_needs(self.cells))
         namespace: dict[str, Any] = {"__name__": "__lesson__", "__builtins__": builtins}
         tests = {e.test.index for e in self.exercises}
         for index in sorted(set(needed) | tests):

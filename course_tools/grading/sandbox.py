@@ -29,6 +29,7 @@ working sandbox) if any of that succeeds or if no sandbox starts at all.
 from __future__ import annotations
 
 import os
+import pickle
 import pwd
 import shutil
 import subprocess
@@ -185,8 +186,8 @@ with open("/proc/self/status") as _status:
 if int(_fields["CapEff"], 16) or int(_fields["CapPrm"], 16) or \\
         _fields["NoNewPrivs"].strip() != "1":
     _allowed.append("keep a capability")
-if _allowed:
-    raise RuntimeError("; ".join(_allowed))
+def _probe_result():
+    return _allowed
 '''
 
 
@@ -206,12 +207,18 @@ def probe(sandbox: Sandbox) -> None:
         try:
             kernel = Kernel(Limits(cell_cpu=20.0, submission=120.0), sandbox=sandbox,
                             log_dir=outside)
-            reply = protocol.rebuild(*kernel.run(code, trusted=True))
+            ran = protocol.rebuild(*kernel.run(code, trusted=True))
+            if not ran["ok"]:
+                raise KernelStopped("crash", f"the probe failed in the kernel: "
+                                             f"{ran['error']['type']}: {ran['error']['message']}")
+            reply = protocol.rebuild(*kernel.request({
+                "op": "call", "name": "_probe_result", "trusted": True,
+                "args": pickle.dumps(((), {}))}))
         except KernelStopped as stopped:
             raise SandboxUnavailable(
                 f"bubblewrap ({sandbox.bwrap}) could not run a kernel here: {stopped.message}"
                 "\n" + HOW_TO_GET_ONE) from None
-        holes = [] if reply["ok"] else [str(reply["error"]["message"])]
+        holes = [str(hole) for hole in reply.get("value") or []]
         if (outside / "written").exists():
             holes.append("leave a file outside its scratch folder")
         if holes:

@@ -54,8 +54,7 @@ class Status(str, enum.Enum):
     SANDBOX = ("sandbox", True, True,
                "an answer tried to reach outside its sandbox (write outside its scratch "
                "folder, read the class's files, signal a process, start a process, use the "
-               "network, change its limits) or filled its scratch folder (0 for that "
-               "exercise)")
+               "network, change its limits) or filled its scratch folder")
     CRASH = ("crash", True, True,
              "the kernel died (`os._exit`, a crash in compiled code, a reply the grader "
              "cannot read)")
