@@ -28,12 +28,12 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from course_lib.analysis.timing import interleaved_times, median_ratio  # noqa: E402
 from course_lib.attention import (  # noqa: E402
     MultiHeadAttention,
     copy_from_torch_mha,
     scaled_dot_product_attention,
 )
-from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
 
 SIZES = [(32, 4, 64, 32), (8, 8, 256, 64), (4, 8, 512, 64), (1, 8, 2048, 64)]
 QUICK_SIZES = [(4, 4, 32, 16), (2, 4, 128, 32)]

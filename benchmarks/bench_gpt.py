@@ -6,10 +6,10 @@
 Two cases, one line each:
 
 * ``gpt-train``: tokens per second of a training step (forward, backward, AdamW) of
-  ``course_lib.gpt.GPT``, and ``ratio = ours / reference`` in time per step, where the
+  ``course_lib.models.gpt.GPT``, and ``ratio = ours / reference`` in time per step, where the
   reference is the same architecture assembled from ``torch.nn.TransformerEncoderLayer``
   (pre-norm, GELU, causal mask) with the same weights.
-* ``gpt-generate``: tokens per second of :func:`course_lib.sampling.generate` (greedy) with
+* ``gpt-generate``: tokens per second of :func:`course_lib.training.sampling.generate` (greedy) with
   ``use_cache=True`` and ``use_cache=False``, and the speed-up ``uncached time / cached
   time``. The context is long enough that no window cropping happens; both paths are checked
   to produce the same tokens before timing.
@@ -27,9 +27,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course_lib.gpt import GPT, GPTConfig  # noqa: E402
-from course_lib.sampling import time_generation  # noqa: E402
-from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
+from course_lib.analysis.timing import interleaved_times, median_ratio  # noqa: E402
+from course_lib.models.gpt import GPT, GPTConfig  # noqa: E402
+from course_lib.training.sampling import time_generation  # noqa: E402
 
 
 class TorchGPT(nn.Module):

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_transformer.py --quick     # smoke run, a few seconds
 
 One line per size: median time of one training step (forward, backward, Adam step) of
-``course_lib.transformer.Transformer`` and of ``torch.nn.Transformer(batch_first=True)``
+``course_lib.models.transformer.Transformer`` and of ``torch.nn.Transformer(batch_first=True)``
 with the same weights, and ``ratio = ours / torch`` (median of per-round ratios of
 interleaved timings, so background load hits both alike; below 1 means ours is faster).
 The batch is realistic: padded sources and targets, a causal target mask, dropout 0,
@@ -23,9 +23,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course_lib.masks import causal_mask, padding_mask  # noqa: E402
-from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
-from course_lib.transformer import (  # noqa: E402
+from course_lib.analysis.timing import interleaved_times, median_ratio  # noqa: E402
+from course_lib.core.masks import causal_mask, padding_mask  # noqa: E402
+from course_lib.models.transformer import (  # noqa: E402
     Transformer,
     TransformerConfig,
     copy_from_torch_transformer,

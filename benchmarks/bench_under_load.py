@@ -12,8 +12,8 @@ Loop cases, a lesson-sized training loop (a small ``nn.TransformerEncoder``, 60 
 * ``spin, all cores``: torch's defaults (threads = cores, OpenMP spin-waits): the old way;
 * ``passive, all cores``: ``OMP_WAIT_POLICY=PASSIVE`` only;
 * ``1 thread``: what lessons with tiny models fix;
-* ``course (tuned)``: the course's policy, ``course_lib.train.train`` with
-  :class:`course_lib.env.ThreadTuner` choosing the count as it goes.
+* ``course (tuned)``: the course's policy, ``course_lib.training.loop.train`` with
+  :class:`course_lib.notebook.environment.ThreadTuner` choosing the count as it goes.
 Notebook case: one lesson executed headless the way ``make course`` does.
 """
 
@@ -42,7 +42,8 @@ layer = nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
 model = nn.TransformerEncoder(layer, 3, enable_nested_tensor=False)
 x = torch.randn(32, 64, 128)
 if policy == "course":
-    from course_lib import env, train
+    from course_lib.notebook import environment as env
+    from course_lib.training import loop as train
     env.setup_notebook(seed=0)             # threads left to the course: tuned in train()
     start = time.perf_counter()
     train.train(model, lambda step: x, lambda m, b: m(b).pow(2).mean(), steps=steps,

@@ -12,9 +12,9 @@ in the same run), and peak memory:
 * ``torch-fused``: the reference;
 * ``full``: the readable ``course_lib.attention.scaled_dot_product_attention`` with a
   causal mask (scores, masked softmax, weights @ v);
-* ``banded``: ``course_lib.local_attention.banded_attention``, causal window 128;
-* ``linear``: ``course_lib.linear_attention.causal_linear_attention``, chunks of 64;
-* ``tiled-numpy``: ``course_lib.tiled_attention.tiled_attention`` (tiles of 128, float64
+* ``banded``: ``course_lib.attention.local.banded_attention``, causal window 128;
+* ``linear``: ``course_lib.attention.linear.causal_linear_attention``, chunks of 64;
+* ``tiled-numpy``: ``course_lib.attention.tiled.tiled_attention`` (tiles of 128, float64
   NumPy; a lesson of arithmetic and memory, not speed).
 
 Peak memory: torch's allocations recorded by ``torch.profiler`` for the torch contenders,
@@ -36,15 +36,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course_lib import kv_memory as kvm  # noqa: E402
+from course_lib.analysis.measured_memory import numpy_peak_bytes, torch_peak_bytes  # noqa: E402
+from course_lib.analysis.timing import interleaved_times, median_ratio  # noqa: E402
+from course_lib.attention import caches as kvm  # noqa: E402
 from course_lib.attention import scaled_dot_product_attention  # noqa: E402
-from course_lib.linear_attention import causal_linear_attention  # noqa: E402
-from course_lib.local_attention import banded_attention  # noqa: E402
-from course_lib.masks import causal_mask  # noqa: E402
-from course_lib.peak_memory import numpy_peak_bytes, torch_peak_bytes  # noqa: E402
-from course_lib.tiled_attention import tiled_attention  # noqa: E402
-from course_lib.timing import interleaved_times, median_ratio  # noqa: E402
-from course_lib.variant_lm import VariantLM, VariantLMConfig  # noqa: E402
+from course_lib.attention.linear import causal_linear_attention  # noqa: E402
+from course_lib.attention.local import banded_attention  # noqa: E402
+from course_lib.attention.tiled import tiled_attention  # noqa: E402
+from course_lib.core.masks import causal_mask  # noqa: E402
+from course_lib.models.variant_lm import VariantLM, VariantLMConfig  # noqa: E402
 
 LENGTHS = [256, 512, 1024, 2048, 4096]
 QUICK_LENGTHS = [128, 256]

@@ -23,9 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from course_lib import schedules  # noqa: E402
 from course_lib.data import text  # noqa: E402
-from course_lib.gpt import GPT, GPTConfig  # noqa: E402
+from course_lib.models.gpt import GPT, GPTConfig  # noqa: E402
+from course_lib.training import (
+    language_model,  # noqa: E402
+    schedules,  # noqa: E402
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
                                  weight_decay=args.weight_decay)
 
     def step(optimizer: torch.optim.Optimizer) -> None:
-        loss = text.lm_loss(model, batches(0))
+        loss = language_model.lm_loss(model, batches(0))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         "batch": args.batch, "lr": args.lr, "seed": args.seed, "threads": args.threads,
         "parameters": model.num_parameters(), "steps": steps, "characters": characters,
         "cpu_seconds": round(cpu, 1), "characters_per_cpu_second": round(characters / cpu),
-        "val_loss": round(text.evaluate_loss(model, corpus.val, args.context), 4)}))
+        "val_loss": round(language_model.evaluate_loss(model, corpus.val, args.context), 4)}))
 
 
 if __name__ == "__main__":

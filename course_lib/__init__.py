@@ -1,32 +1,39 @@
-"""course_lib: every component the course "Attention, from RNNs to Transformers" teaches.
+"""course_lib: every component the course "Attention, from RNNs to Transformers" teaches,
+in packages by concept (each package's docstring lists its modules):
 
-Lessons import their pieces from here (``from course_lib import attention``); nothing
-is pasted into notebooks. Submodules load lazily, so ``import course_lib`` stays cheap and
-``course_lib.attention`` works without a separate import.
+  core         masks, argument validation, tensor helpers (the foundation)
+  attention    scores, pooling, multi-head attention and its variants, caches, positions,
+               local, linear and tiled attention, NumPy references
+  models       RNNs, seq2seq, hard attention, the story reader, Transformer, GPT, the
+               variant LM, ViT, VQA
+  training     the loop, losses, schedules, the LM loss, decoding, sampling, checkpoints
+  data         vocabularies, synthetic tasks, dates, text, toys, diary stories, digits, shapes
+  experiments  history of AI, milestones, long-range recall
+  scale        training memory, parallelism, distributed training, quantization, scaling laws
+  analysis     attribution, interventions, gradient checks, timing, measured memory
+  notebook     the notebook environment, exercise checks and feedback, plots
+
+Lessons import what they use (``from course_lib.attention import MultiHeadAttention``,
+``from course_lib.notebook import checks, plots``); packages load lazily, so
+``import course_lib`` stays cheap. The modules of the earlier flat layout
+(``course_lib.train``, ``course_lib.viz``...) still import, as aliases of their new
+homes (:data:`MOVED`).
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from course_lib._aliases import MOVED, install_aliases
+from course_lib._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "attention", "checkpoint", "checks", "data", "decoding", "env", "gpt", "hard_attention",
-    "history", "losses", "masks", "numpy_ref", "positional", "rnn", "sampling", "schedules",
-    "seq2seq", "timing", "train", "transformer", "validate", "viz",
-    "distributed", "memory", "parallelism", "quantize", "scaling",  # lesson 09
-    "story_reader",  # lesson 03
-]
+PACKAGES = ["core", "attention", "models", "training", "data", "experiments", "scale",
+            "analysis", "notebook"]
+__all__ = [*PACKAGES, "MOVED"]
+
+install_aliases()
+__getattr__, _dir = lazy_exports(__name__, [*PACKAGES, *MOVED], {})
 
 
-def __getattr__(name: str) -> ModuleType:
-    if name.startswith("_"):
-        raise AttributeError(name)
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__name__}.{name}":
-            raise  # the submodule exists but one of its own imports is missing
-        raise AttributeError(f"module 'course_lib' has no attribute {name!r}") from None
+def __dir__() -> list[str]:
+    return sorted({*PACKAGES, "MOVED"})

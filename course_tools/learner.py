@@ -120,12 +120,12 @@ def ask_on_terminal(names: list[str]) -> bool:
 
 def install_kernel(prefix: str | Path = sys.prefix) -> Path:
     """The course's Jupyter kernel in this environment (``{prefix}/share/jupyter/kernels``):
-    this Python, with :mod:`course_lib.feedback` loaded so that a test cell run before its
+    this Python, with :mod:`course_lib.notebook.feedback` loaded so that a test cell run before its
     answer (or before the setup cell) says which cell to run. Returns the kernel's folder."""
     folder = Path(prefix) / "share" / "jupyter" / "kernels" / notebooks.KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                     "--InteractiveShellApp.extensions=course_lib.feedback"],
+                     "--InteractiveShellApp.extensions=course_lib.notebook.feedback"],
             "display_name": notebooks.KERNELSPEC["display_name"], "language": "python",
             "metadata": {"debugger": True}}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")

@@ -8,7 +8,7 @@ Usage (in a throw-away build script, e.g. build/drafts/make_03.py)::
     cells = [
         md("# 03 · What attention is", slide="slide"),
         notes("Start with the coffee-shop story."),
-        code("import course_lib\\ncourse_lib.env.setup_notebook()"),
+        code("import course_lib\\ncourse_lib.notebook.setup_notebook()"),
         answer("l03_softmax",
                "def softmax(x):\\n    ### BEGIN SOLUTION\\n    ...\\n    ### END SOLUTION"),
         grader_test("l03_softmax_test", 2, "from course_lib import checks\\n..."),

@@ -175,7 +175,8 @@ def _test_problems(cell: nbformat.NotebookNode, grade_id: str, where: str) -> li
     if not cell.metadata.nbgrader.get("locked"):
         problems.append(f"{where} ({grade_id}): test cells must be locked")
     if "checks." not in cell.source and "check_" not in cell.source:
-        problems.append(f"{where} ({grade_id}): test cell should call course_lib.checks")
+        problems.append(f"{where} ({grade_id}): test cell should call "
+                        "course_lib.notebook.checks")
     if (HIDDEN_BEGIN in cell.source) != (HIDDEN_END in cell.source):
         problems.append(f"{where} ({grade_id}): unbalanced HIDDEN TESTS markers")
     return problems

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import numpy_ref
 from course_lib.attention import (
     AdditiveAttention,
     AdditiveScore,
@@ -21,11 +20,12 @@ from course_lib.attention import (
     masked_softmax,
     merge_heads,
     nadaraya_watson,
+    numpy_ref,
     scaled_dot_product_attention,
     scaled_dot_product_scores,
     split_heads,
 )
-from course_lib.masks import causal_mask, padding_mask
+from course_lib.core.masks import causal_mask, padding_mask
 
 ATOL = 1e-5
 

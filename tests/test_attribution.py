@@ -7,7 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.attribution import attention_rollout, gradient_x_input, integrated_gradients
+from course_lib.analysis.attribution import (
+    attention_rollout,
+    gradient_x_input,
+    integrated_gradients,
+)
 
 
 def linear_model(seed=0) -> nn.Linear:

@@ -6,10 +6,10 @@ import pytest
 import torch
 from tiny_models import tiny_gpt
 
-from course_lib import sampling
-from course_lib.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from course_lib.data.vocab import Vocab
-from course_lib.gpt import GPT
+from course_lib.models.gpt import GPT
+from course_lib.training import sampling
+from course_lib.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 
 def _gpt(seed: int = 0, **overrides) -> GPT:
@@ -47,7 +47,7 @@ def test_loaded_model_generates_the_same_tokens(tmp_path):
 def test_file_loads_with_weights_only(tmp_path):
     path = save_checkpoint(tmp_path / "m.pt", _gpt(), vocab=Vocab("xy"))
     payload = torch.load(path, weights_only=True)  # no pickled classes inside
-    assert payload["model_class"] == "course_lib.gpt.GPT"
+    assert payload["model_class"] == "course_lib.models.gpt.GPT"
 
 
 def test_load_into_a_given_model(tmp_path):
@@ -111,7 +111,7 @@ def test_pickled_objects_are_refused(tmp_path):
 
 def _families():
     """One small model of every family, each built from its config."""
-    from course_lib import hard_attention, rnn, seq2seq, story_reader, transformer
+    from course_lib.models import hard_attention, rnn, seq2seq, story_reader, transformer
 
     return {
         "gpt": lambda: _gpt(),

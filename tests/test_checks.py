@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import checks
-from course_lib.checks import CheckFailed
+from course_lib.notebook import checks
+from course_lib.notebook.checks import CheckFailed
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from course_lib import decoding
+from course_lib.training import decoding
 
 BOS, EOS, V = 0, 1, 5
 

@@ -1,4 +1,4 @@
-"""course_lib.distributed: two gloo processes train exactly like one process on the same
+"""course_lib.scale.distributed: two gloo processes train exactly like one process on the same
 global batch (the averaged gradient of two half batches is the gradient of the batch)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib import distributed
-from course_lib.gpt import GPTConfig
+from course_lib.models.gpt import GPTConfig
+from course_lib.scale import distributed
 
 # In float64 the two runs differ only by rounding in the 16th digit (the half-batch sums are
 # added in another order), so after 10 Adam steps the weights agree far below this tolerance
@@ -48,7 +48,7 @@ def test_two_gloo_processes_equal_one_process() -> None:
     difference = _max_difference(single.state_dict, parallel.state_dict)
     assert difference <= WEIGHT_ATOL, f"max weight difference {difference:.3g}"
     # and training did move the weights far more than that
-    from course_lib.distributed import _build
+    from course_lib.scale.distributed import _build
 
     start = _build(config, 0, torch.float64).state_dict()
     assert _max_difference(start, single.state_dict) > 1e-3

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import env
+from course_lib.notebook import environment as env
 
 
 def test_pick_device_prefers_what_is_asked() -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import checks
+from course_lib.notebook import checks
 from course_tools import notebooks, progress
 
 matplotlib.use("Agg")

@@ -8,7 +8,7 @@ import torch
 from tiny_models import tiny_gpt
 from torch import nn
 
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.models.gpt import GPT, GPTConfig
 
 
 def tiny(max_len: int = 16, seed: int = 0, **kwargs) -> GPT:

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import checks
+from course_lib.notebook import checks
 from course_tools import notebooks
 from course_tools.grading import samples, sandbox
 from course_tools.grading.batch import MANIFEST, grade_class

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from course_lib import hard_attention as H
-from course_lib.train import train
+from course_lib.models import hard_attention as H
+from course_lib.training.loop import train
 
 
 def setup(seed=0, hard=True):

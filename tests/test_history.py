@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import history as h
-from course_lib import milestones
 from course_lib.data import toys
+from course_lib.experiments import history as h
+from course_lib.experiments import milestones
 
 
 def test_milestones_are_complete_sorted_by_era_and_cite_their_year():

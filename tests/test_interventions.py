@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.attention import MultiHeadAttention
-from course_lib.interventions import (
+from course_lib.analysis.interventions import (
     capture_attention,
     permute_keys,
     run_with_attention,
     uniform_like,
 )
-from course_lib.transformer import TransformerEncoder
+from course_lib.attention import MultiHeadAttention
+from course_lib.models.transformer import TransformerEncoder
 
 
 def setup(seed=0):

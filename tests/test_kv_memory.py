@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from course_lib.attention import KVCache, MultiHeadAttention
-from course_lib.kv_memory import (
+from course_lib.attention import (
     GroupedQueryAttention,
     LatentAttention,
     LatentCache,
+    MultiHeadAttention,
     RollingKVCache,
     cache_bytes,
     kv_cache_bytes_per_token,
@@ -13,8 +13,9 @@ from course_lib.kv_memory import (
     mha_to_gqa,
     positions_seen,
 )
-from course_lib.local_attention import sliding_window_mask
-from course_lib.positional import RotaryEmbedding
+from course_lib.attention.caches import KVCache
+from course_lib.attention.local import sliding_window_mask
+from course_lib.attention.positions import RotaryEmbedding
 
 
 def test_gqa_with_all_heads_equals_mha():

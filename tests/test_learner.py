@@ -12,7 +12,9 @@ import matplotlib
 import nbformat
 import pytest
 
-from course_lib import checks, env, feedback, viz
+from course_lib.notebook import checks, feedback
+from course_lib.notebook import environment as env
+from course_lib.notebook import plots as viz
 from course_tools import learner, notebooks, progress
 
 matplotlib.use("Agg")
@@ -99,7 +101,7 @@ def test_copies_are_made_once_and_never_overwritten_without_asking(course: Path)
 
 def test_kernel_and_lab_settings(tmp_path: Path) -> None:
     spec = json.loads((learner.install_kernel(tmp_path) / "kernel.json").read_text())
-    assert "--InteractiveShellApp.extensions=course_lib.feedback" in spec["argv"]
+    assert "--InteractiveShellApp.extensions=course_lib.notebook.feedback" in spec["argv"]
     path = learner.install_lab_settings(tmp_path)
     path.write_text(json.dumps({"other": {"x": 1}}))
     learner.install_lab_settings(tmp_path)  # merges, keeps what was there

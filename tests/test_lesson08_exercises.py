@@ -9,9 +9,9 @@ import nbformat
 import pytest
 import torch
 
-from course_lib import checks
 from course_lib.attention import scaled_dot_product_attention
-from course_lib.vit import patchify
+from course_lib.models.vit import patchify
+from course_lib.notebook import checks
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_beyond_text.ipynb"
 

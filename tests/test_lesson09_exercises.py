@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import checks
-from course_lib.checks import CheckFailed
+from course_lib.notebook import checks
+from course_lib.notebook.checks import CheckFailed
 from course_tools import notebooks
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_scale.ipynb"

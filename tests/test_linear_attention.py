@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_lib.linear_attention import (
+from course_lib.attention.linear import (
     LinearAttention,
     causal_linear_attention,
     causal_linear_attention_recurrent,

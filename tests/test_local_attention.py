@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from course_lib.attention import scaled_dot_product_attention
-from course_lib.local_attention import (
+from course_lib.attention.local import (
     banded_attention,
     fixed_masks,
     mask_density,

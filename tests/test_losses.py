@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib import losses
+from course_lib.training import losses
 
 PAD = 0
 

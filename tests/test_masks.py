@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course_lib.masks import causal_mask, check_mask, padding_mask, to_torch_polarity
+from course_lib.core.masks import causal_mask, check_mask, padding_mask, to_torch_polarity
 
 
 def test_causal_mask_square_is_lower_triangular():

@@ -1,4 +1,4 @@
-"""course_lib.memory: the training-memory arithmetic against the tensors PyTorch allocates."""
+"""course_lib.scale.training_memory: training-memory arithmetic vs the tensors torch allocates."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import pytest
 import torch
 from tiny_models import tiny_gpt
 
-from course_lib import memory
-from course_lib.data import text
-from course_lib.gpt import GPT
+from course_lib.models.gpt import GPT
+from course_lib.scale import training_memory as memory
+from course_lib.training import language_model
 
 
 def _trained_one_step(**sizes: int) -> tuple[GPT, torch.optim.Optimizer]:
     model = tiny_gpt(vocab_size=30, max_len=8, num_heads=2, **sizes).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randint(0, 30, (2, 8))
-    text.lm_loss(model, (x, x)).backward()
+    language_model.lm_loss(model, (x, x)).backward()
     optimizer.step()
     return model, optimizer
 
@@ -33,7 +33,7 @@ def test_sgd_and_momentum_keep_fewer_states() -> None:
     model = tiny_gpt(vocab_size=30, max_len=8, d_model=16, num_heads=2, num_layers=1).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x = torch.randint(0, 30, (2, 8))
-    text.lm_loss(model, (x, x)).backward()
+    language_model.lm_loss(model, (x, x)).backward()
     optimizer.step()
     measured = memory.measured_training_memory(model, optimizer)
     assert measured == memory.training_memory(model.num_parameters(), optimizer="momentum")
@@ -61,7 +61,7 @@ def test_activation_estimate_within_ten_percent_of_saved_tensors(
     model = tiny_gpt(vocab_size=vocab, max_len=seq, d_model=d_model, num_heads=num_heads,
                      num_layers=num_layers).train()
     x = torch.randint(0, vocab, (batch, seq))
-    saved = memory.saved_activation_bytes(model, lambda: text.lm_loss(model, (x, x)))
+    saved = memory.saved_activation_bytes(model, lambda: language_model.lm_loss(model, (x, x)))
     estimate = memory.gpt_activation_bytes(d_model, num_layers, num_heads, vocab, batch, seq)
     assert abs(estimate - saved) <= 0.10 * saved, (estimate, saved)
 

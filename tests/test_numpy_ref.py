@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import attention, numpy_ref
-from course_lib.masks import causal_mask
+from course_lib import attention
+from course_lib.attention import numpy_ref
+from course_lib.core.masks import causal_mask
 
 
 def test_softmax_stable_and_normalised():

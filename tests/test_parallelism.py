@@ -1,4 +1,4 @@
-"""course_lib.parallelism: the GPipe schedule and its bubble; the diagrams draw."""
+"""course_lib.scale.parallelism: the GPipe schedule and its bubble; the diagrams draw."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from course_lib import parallelism  # noqa: E402
+from course_lib.scale import parallelism  # noqa: E402
 
 
 @pytest.mark.parametrize("stages, micro", [(1, 3), (2, 1), (4, 4), (3, 8)])

@@ -1,7 +1,8 @@
 import numpy as np
 import torch
 
-from course_lib.peak_memory import numpy_peak_bytes, tensor_bytes, torch_peak_bytes
+from course_lib.analysis.measured_memory import numpy_peak_bytes, torch_peak_bytes
+from course_lib.core.tensors import tensor_bytes
 
 
 def test_numpy_peak_counts_a_temporary_array():

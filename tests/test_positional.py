@@ -14,8 +14,7 @@ from course_lib.attention import (
     copy_from_torch_mha,
     relative_attention,
 )
-from course_lib.masks import causal_mask
-from course_lib.positional import (
+from course_lib.attention.positions import (
     LearnedPositionalEmbedding,
     RelativePositionRepresentations,
     RotaryEmbedding,
@@ -27,6 +26,7 @@ from course_lib.positional import (
     sinusoidal_encoding,
     t5_relative_position_bucket,
 )
+from course_lib.core.masks import causal_mask
 
 ATOL = 1e-5
 

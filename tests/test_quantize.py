@@ -1,4 +1,4 @@
-"""course_lib.quantize: int8 round trip, sizes, tied weights."""
+"""course_lib.scale.quantize: int8 round trip, sizes, tied weights."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from tiny_models import tiny_gpt
 
-from course_lib import quantize
+from course_lib.scale import quantize
 
 
 def test_round_trip_error_is_at_most_half_a_step_per_row() -> None:

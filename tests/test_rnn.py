@@ -5,9 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import gradcheck, long_range, rnn
+from course_lib.analysis import gradcheck
 from course_lib.data import synthetic
-from course_lib.train import count_parameters
+from course_lib.experiments import long_range
+from course_lib.models import rnn
+from course_lib.training.loop import count_parameters
 
 
 def _numpy_case(seed=0, B=3, T=6, n_in=4, D=5):
@@ -178,8 +180,8 @@ def test_clipping_keeps_an_exploding_run_finite():
 
 
 def test_seq2seq_learns_short_reversal_and_reports_accuracy_by_length():
-    from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss
-    from course_lib.train import random_batches, train
+    from course_lib.models.seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss
+    from course_lib.training.loop import random_batches, train
 
     data = synthetic.reversal_task(2000, 1, 3, num_symbols=4, seed=0)
     torch.manual_seed(0)

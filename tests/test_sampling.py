@@ -7,7 +7,7 @@ import pytest
 import tiny_models
 import torch
 
-from course_lib.sampling import generate, sample_next_token, top_k_filter, top_p_filter
+from course_lib.training.sampling import generate, sample_next_token, top_k_filter, top_p_filter
 
 
 def kept(logits: torch.Tensor) -> list[int]:
@@ -202,8 +202,8 @@ def test_nucleus_of_a_peaked_distribution_is_small():
 
 
 def test_time_generation_checks_equality_and_reports_a_speedup():
-    from course_lib.gpt import GPT, GPTConfig
-    from course_lib.sampling import time_generation
+    from course_lib.models.gpt import GPT, GPTConfig
+    from course_lib.training.sampling import time_generation
 
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=11, max_len=40, d_model=16, num_heads=2,

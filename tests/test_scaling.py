@@ -1,4 +1,4 @@
-"""course_lib.scaling: the power-law fit and a tiny sweep."""
+"""course_lib.scale.scaling: the power-law fit and a tiny sweep."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from tiny_models import tiny_gpt
 
-from course_lib import scaling
-from course_lib.gpt import GPTConfig
+from course_lib.models.gpt import GPTConfig
+from course_lib.scale import scaling
 
 
 def test_fit_recovers_a_known_power_law() -> None:

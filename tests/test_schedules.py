@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import schedules
+from course_lib.training import schedules
 
 
 def paper_rate(step: int, d_model: int, warmup: int) -> float:
@@ -94,7 +94,7 @@ def test_trace_schedule_matches_a_real_training_loop():
 
 
 def test_schedule_through_course_train_loop():
-    from course_lib.train import train
+    from course_lib.training.loop import train
 
     model = torch.nn.Linear(2, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0)

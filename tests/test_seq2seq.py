@@ -3,15 +3,15 @@
 import pytest
 import torch
 
-from course_lib import decoding, losses
-from course_lib import seq2seq as S
 from course_lib.data.dates import (
     encode_sources,
     make_date_splits,
     source_vocab,
     target_vocab,
-    translate,
 )
+from course_lib.experiments.dates import translate
+from course_lib.models import seq2seq as S
+from course_lib.training import decoding, losses
 
 
 def model_and_batch(attention=True, seed=0):
@@ -160,7 +160,7 @@ def test_lesson_plots_crop_check_and_romanise():
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from course_lib import viz
+    from course_lib.notebook import plots as viz
 
     ax = viz.alignment_heatmap(np.random.rand(11, 14), "2026年11月21日", "2026-11-21")
     assert ax.images[0].get_array().shape == (10, 11)  # cut to the strings' lengths

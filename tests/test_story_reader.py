@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.data import diary
-from course_lib.story_reader import StoryReader, StoryReaderConfig
-from course_lib.train import random_batches, train
+from course_lib.models.story_reader import StoryReader, StoryReaderConfig
+from course_lib.training.loop import random_batches, train
 
 
 def _model(seed=0, **kw):

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from course_lib.data import text
-from course_lib.train import train
+from course_lib.training import language_model
+from course_lib.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def test_uniform_model_scores_log_vocabulary_size():
     model = _TableModel(7)
     torch.nn.init.zeros_(model.table.weight)
     ids = torch.randint(0, 7, (300,), generator=torch.Generator().manual_seed(0))
-    assert text.evaluate_loss(model, ids, 10) == pytest.approx(math.log(7), rel=1e-6)
+    assert language_model.evaluate_loss(model, ids, 10) == pytest.approx(math.log(7), rel=1e-6)
 
 
 def test_evaluate_loss_matches_lm_loss_and_restores_mode():
@@ -135,9 +136,9 @@ def test_evaluate_loss_matches_lm_loss_and_restores_mode():
     model = _TableModel(5)
     ids = torch.randint(0, 5, (201,), generator=torch.Generator().manual_seed(1))
     x, y = text.sequential_windows(ids, 20)
-    expected = text.lm_loss(model, (x, y)).item()
+    expected = language_model.lm_loss(model, (x, y)).item()
     model.train()
-    got = text.evaluate_loss(model, ids, 20, batch_size=3)  # batches of unequal size
+    got = language_model.evaluate_loss(model, ids, 20, batch_size=3)  # batches of unequal size
     assert got == pytest.approx(expected, rel=1e-6)
     assert model.training
 
@@ -146,14 +147,15 @@ def test_loss_by_position_matches_a_per_window_computation():
     torch.manual_seed(2)
     model = _TableModel(6)
     ids = torch.randint(0, 6, (97,), generator=torch.Generator().manual_seed(3))
-    per_position = text.loss_by_position(model, ids, 8, batch_size=5)
+    per_position = language_model.loss_by_position(model, ids, 8, batch_size=5)
     x, y = text.sequential_windows(ids, 8)
     with torch.no_grad():
         expected = torch.stack([torch.nn.functional.cross_entropy(model(x)[:, t], y[:, t])
                                 for t in range(8)])
     assert per_position.shape == (8,)
     assert torch.allclose(per_position, expected, atol=1e-6)
-    assert text.evaluate_loss(model, ids, 8) == pytest.approx(float(expected.mean()), rel=1e-6)
+    mean = float(expected.mean())
+    assert language_model.evaluate_loss(model, ids, 8) == pytest.approx(mean, rel=1e-6)
 
 
 def test_training_a_bigram_model_learns_a_deterministic_cycle():
@@ -161,10 +163,10 @@ def test_training_a_bigram_model_learns_a_deterministic_cycle():
     corpus = text.char_corpus("abc" * 400, "cycle")
     model = _TableModel(len(corpus.vocab))
     gen = torch.Generator().manual_seed(0)
-    history = train(model, text.window_batches(corpus.train, 8, 16, gen), text.lm_loss,
+    history = train(model, text.window_batches(corpus.train, 8, 16, gen), language_model.lm_loss,
                     steps=150, lr=0.1, progress=False)
     assert history.losses[-1] < 0.05
-    assert text.evaluate_loss(model, corpus.val, 16) < 0.05
+    assert language_model.evaluate_loss(model, corpus.val, 16) < 0.05
 
 
 # --- optional download: local files and mocked urllib only --------------------------------

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from course_lib import numpy_ref
-from course_lib.tiled_attention import full_attention, online_softmax_update, tiled_attention
+from course_lib.attention import numpy_ref
+from course_lib.attention.tiled import full_attention, online_softmax_update, tiled_attention
 
 
 @pytest.mark.parametrize("T,S,tile", [(37, 37, 8), (16, 16, 64), (5, 29, 4), (64, 64, 1)])

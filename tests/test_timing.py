@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from course_lib import timing
+from course_lib.analysis import timing
 
 
 def test_median_seconds_measures_and_warms_up() -> None:
@@ -32,7 +32,7 @@ def test_seconds_per_training_step_takes_optimiser_steps() -> None:
 
 
 def test_interleaved_times_alternates_and_median_ratio_pairs_rounds():
-    from course_lib.timing import interleaved_times, median_ratio
+    from course_lib.analysis.timing import interleaved_times, median_ratio
 
     calls = []
     times = interleaved_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
@@ -47,7 +47,7 @@ def test_interleaved_times_alternates_and_median_ratio_pairs_rounds():
 def test_interleaved_times_can_use_a_cpu_clock():
     import time
 
-    from course_lib.timing import interleaved_times
+    from course_lib.analysis.timing import interleaved_times
     times = interleaved_times({"spin": lambda: sum(range(20_000))}, repeats=3, warmup=0,
                               clock=time.process_time)
     assert len(times["spin"]) == 3 and all(t >= 0 for t in times["spin"])

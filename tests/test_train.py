@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.env import seed_everything
-from course_lib.train import random_batches, train
+from course_lib.notebook.environment import seed_everything
+from course_lib.training.loop import random_batches, train
 
 
 def _regression(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
@@ -82,7 +82,7 @@ def test_history_records_the_thread_count_used():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        from course_lib import env
+        from course_lib.notebook import environment as env
         env.set_threads(1)  # fixed: no tuner
         history = train(model, lambda step: torch.ones(4, 2), lambda m, b: m(b).pow(2).mean(),
                         steps=3, progress=False)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.masks import causal_mask, padding_mask
-from course_lib.transformer import (
+from course_lib.core.masks import causal_mask, padding_mask
+from course_lib.models.transformer import (
     EncoderLayer,
     PositionwiseFFN,
     Seq2SeqTransformer,
@@ -288,7 +288,12 @@ def test_transformer_need_weights_and_config_errors():
 
 def test_recipe_trains_and_trim_padding_keeps_the_result():
     from course_lib.data import synthetic
-    from course_lib.transformer import exact_match, fit_seq2seq, teacher_forcing_loss, trim_padding
+    from course_lib.models.transformer import (
+        exact_match,
+        fit_seq2seq,
+        teacher_forcing_loss,
+        trim_padding,
+    )
 
     data = synthetic.copy_task(512, 1, 4, num_symbols=4, seed=0)
     model = tiny_seq2seq(num_encoder_layers=1, num_decoder_layers=1)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from course_lib.sampling import generate
-from course_lib.variant_lm import POSITIONS, VariantLM, VariantLMConfig, convert_to_gqa
+from course_lib.models.variant_lm import POSITIONS, VariantLM, VariantLMConfig, convert_to_gqa
+from course_lib.training.sampling import generate
 
 
 def _model(**kwargs):

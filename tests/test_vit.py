@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.vit import PatchEmbedding, VisionTransformer, ViTConfig, patchify, unpatchify
+from course_lib.models.vit import PatchEmbedding, VisionTransformer, ViTConfig, patchify, unpatchify
 
 
 def images(B=2, C=3, H=8, W=12, seed=0):
@@ -127,7 +127,7 @@ def test_vit_wrong_image_shape():
 
 
 def test_checkpoint_rebuilds_the_vit_from_its_config(tmp_path):
-    from course_lib.checkpoint import load_checkpoint, save_checkpoint
+    from course_lib.training.checkpoint import load_checkpoint, save_checkpoint
 
     model = small_vit()
     x = torch.rand(2, 1, 8, 8)

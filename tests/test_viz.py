@@ -11,8 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_lib import milestones, viz  # noqa: E402
-from course_lib.train import TrainHistory  # noqa: E402
+from course_lib.experiments import milestones
+from course_lib.notebook import plots as viz  # noqa: E402
+from course_lib.training.loop import TrainHistory  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

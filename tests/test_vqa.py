@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.data import shapes
-from course_lib.vqa import CrossModalVQA, TextOnlyVQA, VQAConfig
+from course_lib.models.vqa import CrossModalVQA, TextOnlyVQA, VQAConfig
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_errors(data):
 
 
 def test_checkpoint_rebuilds_the_vqa_model_from_its_config(data, tmp_path):
-    from course_lib.checkpoint import load_checkpoint, save_checkpoint
+    from course_lib.training.checkpoint import load_checkpoint, save_checkpoint
 
     torch.manual_seed(0)
     model = CrossModalVQA(config(data)).eval()

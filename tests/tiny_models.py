@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.models.gpt import GPT, GPTConfig
 
 
 def tiny_gpt(vocab_size: int = 17, max_len: int = 16, seed: int = 0, **overrides) -> GPT:

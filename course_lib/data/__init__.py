@@ -1,8 +1,15 @@
 """Data for the lessons: everything is generated or ships with Python (no downloads needed).
+Imports no model and no training code.
 
-Modules: ``vocab`` (token <-> id), ``synthetic`` (copy, reversal, long-range tasks),
-``dates`` (date translation), ``text`` (character corpora), ``diary`` (diary stories with a
-counting question, lesson 03).
+Modules: ``vocab`` (token <-> id), ``synthetic`` (copy, reversal, long-range and recall
+tasks), ``dates`` (date translation, English and Chinese formats), ``text`` (character
+corpora and windows), ``toys`` (lesson 01's reviews and spirals), ``diary`` (diary stories
+with a counting question, lesson 03), ``digits`` (8x8 digit images, lesson 08), ``shapes``
+(toy VQA scenes, lesson 08).
 """
 
-__all__ = ["dates", "synthetic", "text", "vocab"]
+from course_lib._lazy import lazy_exports
+
+_SUBMODULES = ["vocab", "synthetic", "dates", "text", "toys", "diary", "digits", "shapes"]
+__all__ = list(_SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES, {})

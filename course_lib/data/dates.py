@@ -56,13 +56,12 @@ from dataclasses import dataclass
 import torch
 
 from course_lib.data.vocab import Vocab
-from course_lib.seq2seq import Seq2Seq, predict_ids
 
 __all__ = [
     "FIRST_DATE", "LAST_DATE", "TARGET_LENGTH", "MONTHS", "WEEKDAYS", "ZH_DIGITS",
     "ZH_WEEKDAYS", "zh_number", "zh_year", "FORMATS", "format_date", "iso", "all_dates",
     "source_vocab", "target_vocab", "DateSet", "DateSplits", "encode_sources", "make_dataset",
-    "split_dates", "make_date_splits", "translate",
+    "split_dates", "make_date_splits",
 ]
 
 
@@ -264,18 +263,3 @@ def make_date_splits(seed: int = 0, n_train: int = 20000, n_val: int = 1000,
         sets.append(make_dataset(dates, fmts, src_vocab, tgt_vocab))
     return DateSplits(train=sets[0], val=sets[1], test=sets[2], src_vocab=src_vocab,
                       tgt_vocab=tgt_vocab)
-
-
-def translate(model: Seq2Seq, texts: str | Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
-              max_len: int = TARGET_LENGTH + 1, beam_size: int = 1) -> str | list[str]:
-    """Translate one date string (or a list) to ISO with a trained :class:`Seq2Seq`; raises
-    ``ValueError`` naming any characters outside ``src_vocab`` (see :func:`encode_sources`)."""
-    single = isinstance(texts, str)
-    batch = [texts] if single else list(texts)
-    batch = [" ".join(t.split()) for t in batch]  # forgive stray and doubled spaces
-    src, _ = encode_sources(batch, src_vocab)
-    device = next(model.parameters()).device
-    ids = predict_ids(model, src.to(device), tgt_vocab.bos_id, tgt_vocab.eos_id, max_len,
-                      beam_size=beam_size)
-    out = [tgt_vocab.decode(row.tolist()) for row in ids]
-    return out[0] if single else out

@@ -3,7 +3,7 @@
 The lecture opens with a story ("Yesterday I went to the coffee shop, ordered a latte, ...,
 then left the coffee shop and went home") and the question "how many times did I go to the
 coffee shop?". This module writes many such stories, in English and in Chinese, so that a
-model (lesson 03, :mod:`course_lib.story_reader`) can *learn* which words answer the
+model (lesson 03, :mod:`course_lib.models.story_reader`) can *learn* which words answer the
 question instead of being told.
 
 A story is a list of word tokens (Chinese is given already segmented into words, as in the

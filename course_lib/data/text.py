@@ -23,21 +23,19 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from course_lib.data.vocab import Vocab
-from course_lib.train import evaluating
 
 __all__ = [
     "PYDOC_TOPICS", "pydoc_topics_text", "RemoteText", "TINY_SHAKESPEARE", "REMOTE_TEXTS",
     "CorpusUnavailable", "cache_dir", "sha256_of", "download_text", "load_remote_text",
     "CharCorpus", "split_contiguous", "char_corpus", "load_corpus", "random_windows",
-    "window_batches", "sequential_windows", "lm_loss", "loss_by_position", "evaluate_loss",
+    "window_batches", "sequential_windows",
 ]
 
 
@@ -241,7 +239,7 @@ def random_windows(ids: torch.Tensor, batch_size: int, max_len: int,
 def window_batches(ids: torch.Tensor, batch_size: int, max_len: int,
                    generator: torch.Generator | None = None
                    ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """A ``step -> (x, y)`` batch source for :func:`course_lib.train.train` (seeded by
+    """A ``step -> (x, y)`` batch source for :func:`course_lib.training.loop.train` (seeded by
     ``generator``, so the same seed gives the same batches)."""
     _check_windows(ids, max_len)
     return lambda step: random_windows(ids, batch_size, max_len, generator)
@@ -261,47 +259,3 @@ def sequential_windows(ids: torch.Tensor, max_len: int,
     x = used[:-1].reshape(count, max_len)
     y = used[1:].reshape(count, max_len)
     return x, y
-
-
-def lm_loss(model: torch.nn.Module, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Mean next-token cross-entropy (nats) of ``model(x) -> (B, T, V)`` logits against ``y``."""
-    x, y = batch
-    device = next(model.parameters()).device  # batches are made on the CPU
-    logits = model(x.to(device))
-    y = y.to(device)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-
-
-@torch.no_grad()
-def loss_by_position(model: torch.nn.Module, ids: torch.Tensor, max_len: int, *,
-                     batch_size: int = 128, max_windows: int | None = None) -> torch.Tensor:
-    """Mean cross-entropy (nats) at each window position, ``(T,)``, over non-overlapping
-    windows of ``ids``.
-
-    Position ``t`` predicts a character from the ``t + 1`` characters before it in its
-    window, so the curve shows how much the model gains from context.
-    """
-    x, y = sequential_windows(ids, max_len, max_windows)
-    device = next(model.parameters()).device
-    total = torch.zeros(max_len, dtype=torch.float64)
-    with evaluating(model):
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size].to(device)
-            yb = y[start:start + batch_size].to(device)
-            logits = model(xb)  # (b, T, V)
-            losses = F.cross_entropy(logits.transpose(1, 2), yb, reduction="none")  # (b, T)
-            total += losses.sum(dim=0).double().cpu()
-    return (total / len(x)).float()
-
-
-def evaluate_loss(model: torch.nn.Module, ids: torch.Tensor, max_len: int, *,
-                  batch_size: int = 128, max_windows: int | None = None) -> float:
-    """Mean cross-entropy in nats per character over non-overlapping windows of ``ids``.
-
-    Every character of the covered text is predicted once; the first ones of each window
-    see little context, so this is slightly pessimistic compared with a sliding window.
-    (Every window has the same length, so this is the mean of :func:`loss_by_position`.)
-    """
-    per_position = loss_by_position(model, ids, max_len, batch_size=batch_size,
-                                     max_windows=max_windows)
-    return float(per_position.double().mean())

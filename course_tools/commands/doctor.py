@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from course_lib import env
+from course_lib.notebook import environment as env
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -19,6 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="build from the stored notebooks without running them "
                              "(no plots or results; a quick look at slides and notes)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also print each deck's handout, NN_topic.pdf: one page per slide")
     return parser
 
 
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         paths = notebooks.resolve_lessons(args.lessons)
         decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
-                             timeout=args.timeout)
+                             timeout=args.timeout, pdf=args.pdf)
     except (ValueError, RuntimeError) as error:
         print(f"course slides: {error}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from typing import Any
 
 import nbformat
 
-from course_lib import checks
+from course_lib.notebook import checks
 from course_tools import cells, notebooks
 from course_tools.grading import answers as answer_checks
 from course_tools.grading.kernel_client import KernelStopped, Limits

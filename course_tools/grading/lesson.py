@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import course_lib
-from course_lib import checks
+from course_lib.notebook import checks
 from course_tools import cells as cell_analysis
 from course_tools import notebooks
 from course_tools.cells import CodeCell
