@@ -99,7 +99,10 @@ class Guard:
             return self._path_problem(path, writing)
         if event in _LIST_EVENTS and args and args[0] is not None \
                 and not isinstance(args[0], int):
-            return self._path_problem(args[0], False)
+            name = os.path.realpath(os.fsdecode(args[0]))
+            if any(_inside(folder, name) for folder in self.visible):
+                return None  # a folder above what it may read (the import system lists it)
+            return self._path_problem(name, False)
         if event in _CHANGE_EVENTS:
             paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
             for path in paths:
