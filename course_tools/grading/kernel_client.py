@@ -58,9 +58,10 @@ class Limits:
 def environment(scratch: str) -> dict[str, str]:
     """A clean environment: one thread, no spin-waiting, plots off-screen, course_lib
     importable, nothing of the grader's own environment (tokens, paths) passed on."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return {
         "PATH": os.path.dirname(sys.executable) + os.pathsep + "/usr/bin:/bin",
-        "HOME": scratch, "TMPDIR": scratch, "PYTHONPATH": str(REPO), "LANG": "C.UTF-8",
+        "HOME": scratch, "TMPDIR": scratch, "PYTHONPATH": path, "LANG": "C.UTF-8",
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "OMP_WAIT_POLICY": "PASSIVE", "MPLBACKEND": "Agg", "TQDM_DISABLE": "1",
         "IPYTHONDIR": f"{scratch}/.ipython", "MPLCONFIGDIR": f"{scratch}/.mpl",
@@ -98,6 +99,14 @@ def readable_paths(hidden: list[str] = ()) -> list[str]:
 
 def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _close_quietly(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 class _ForkedChild:
@@ -209,11 +218,7 @@ class _Holder:
             os.killpg(self.process.pid, signal.SIGKILL)  # bwrap; its child dies with it
         except (ProcessLookupError, PermissionError):
             pass
-        for fd in (self.stdin, self.stdout):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        _close_quietly(self.stdin, self.stdout)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -318,11 +323,7 @@ class Kernel:
             self.process.wait()
         except OSError:
             pass
-        for fd in (self.to_kernel, self.from_kernel):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        _close_quietly(self.to_kernel, self.from_kernel)
         self._cleanup_files()
 
     def _cleanup_files(self) -> None:

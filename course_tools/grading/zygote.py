@@ -39,6 +39,7 @@ CLONE = {"user": 0x10000000, "mnt": 0x00020000, "net": 0x40000000, "ipc": 0x0800
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 39, 24
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_VERSION_3 = 0x20080522
+NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 _PID = struct.Struct("<q")
 
 
@@ -62,28 +63,43 @@ def _check(result: int, what: str) -> None:
 
 
 def enter(holder: int) -> None:
-    """Join every namespace of process ``holder`` that differs from ours (user first).
+    """Join every namespace of process ``holder`` that differs from ours.
 
-    Namespaces apply to this process (and the PID namespace to its children), which must be
-    single-threaded: a child the zygote just forked.
+    As a regular user: first the user namespace that owns the sandbox's mount namespace
+    (where we, its creator, hold every capability), then the mount, network, IPC, host-name
+    and PID namespaces, then the holder's own user namespace (bubblewrap nests one, in which
+    no further user namespace may be created). Namespaces apply to this process (the PID
+    namespace to its children), which must be single-threaded: a child the zygote just forked.
     """
+    import fcntl
+
     libc = _libc()
-    order = ["user", "mnt", "net", "ipc", "uts", "pid"]
+    order = ["mnt", "net", "ipc", "uts", "pid"]
     fds: dict[str, int] = {}
     try:
-        for name in order:  # open them all first: /proc changes with the mount namespace
+        for name in ["user", *order]:  # open them all first: /proc changes with the mounts
             theirs = os.stat(f"/proc/{holder}/ns/{name}")
             ours = os.stat(f"/proc/self/ns/{name}")
             if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
                 fds[name] = os.open(f"/proc/{holder}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
         if "mnt" not in fds or "pid" not in fds:
             raise OSError(f"process {holder} is not in a sandbox of its own")
+        if "user" in fds:
+            fds["owner"] = fcntl.ioctl(fds["mnt"], NS_GET_USERNS)
+            _check(libc.setns(fds["owner"], CLONE["user"]), "setns(user)")
         for name in order:
             if name in fds:
                 _check(libc.setns(fds[name], CLONE[name]), f"setns({name})")
+        if "user" in fds and not _same_namespace(fds["owner"], fds["user"]):
+            _check(libc.setns(fds["user"], CLONE["user"]), "setns(user)")
     finally:
         for fd in fds.values():
             os.close(fd)
+
+
+def _same_namespace(fd: int, other: int) -> bool:
+    one, two = os.fstat(fd), os.fstat(other)
+    return (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino)
 
 
 def drop_privileges(user: tuple[int, int] | None) -> None:
