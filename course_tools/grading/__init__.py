@@ -8,6 +8,7 @@
   lesson's;
 - :mod:`~course_tools.grading.protocol`: the kernel protocol (frames, replies as data, proxies);
 - :mod:`~course_tools.grading.kernel`: the student's kernel process (runs in the sandbox);
+- :mod:`~course_tools.grading.zygote`: forks each kernel into its sandbox, imports done;
 - :mod:`~course_tools.grading.sandbox`: bubblewrap around every kernel, and its probe;
 - :mod:`~course_tools.grading.kernel_client`: starting, limiting and stopping a kernel;
 - :mod:`~course_tools.grading.session`: one submission's kernel and its restart policy;

@@ -39,9 +39,9 @@ from pathlib import Path
 import nbformat
 
 from course_tools import notebooks
-from course_tools.grading.kernel_client import Limits, hidden_folders
+from course_tools.grading.kernel_client import Limits
 from course_tools.grading.results import ExerciseResult, SubmissionResult, row
-from course_tools.grading.sandbox import Sandbox
+from course_tools.grading.sandbox import Sandbox, hidden_folders
 from course_tools.grading.status import Status
 
 __all__ = ["Submission", "grade_class", "discover", "parse_submission", "write_results",

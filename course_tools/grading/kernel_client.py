@@ -11,7 +11,6 @@ Anything that goes wrong ends in :class:`KernelStopped` with the status it becom
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import select
@@ -23,18 +22,21 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from course_tools.grading import protocol
 from course_tools.grading.protocol import KernelStopped
+from course_tools.grading.sandbox import (
+    SCRATCH,
+    Holder,
+    Sandbox,
+    close_quietly,
+    hidden_folders,
+    readable_paths,
+)
 
-if TYPE_CHECKING:
-    from course_tools.grading.sandbox import Sandbox
+__all__ = ["Limits", "Kernel", "KernelStopped", "environment"]
 
-__all__ = ["Limits", "Kernel", "KernelStopped", "environment", "hidden_folders", "readable_paths",
-           "SCRATCH"]
-
-SCRATCH = "/tmp"  # the kernel's private folder inside its sandbox (home, cwd, TMPDIR)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -67,46 +69,6 @@ def environment(scratch: str) -> dict[str, str]:
         "IPYTHONDIR": f"{scratch}/.ipython", "MPLCONFIGDIR": f"{scratch}/.mpl",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
     }
-
-
-def hidden_folders(*extra: Path) -> list[str]:
-    """Folders a kernel may never read (its guard refuses them even without a sandbox):
-    the repository (but for course_lib and course_tools), the grader's home, and ``extra``
-    (the submissions, the results, the source notebooks)."""
-    return [str(p) for p in (REPO, Path.home(), *extra)]
-
-
-def readable_paths(hidden: list[str] = ()) -> list[str]:
-    """What a kernel reads: the Python it runs (its prefixes and site-packages), course_lib
-    and course_tools; never a folder that holds one of ``hidden`` (the repository, where
-    submissions may sit, the submissions and results folders, the grader's home)."""
-    prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
-                os.path.dirname(os.path.realpath(sys.executable))]
-    sites = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
-    found: list[str] = []
-    for entry in [*prefixes, *sites]:
-        if entry and os.path.isdir(entry):
-            found += [os.path.abspath(entry), os.path.realpath(entry)]
-    found = [p for p in found if not _under(p, "/usr") and
-             not any(_under(h, p) for h in [*hidden, str(REPO)])]
-    found += [str(REPO / "course_lib"), str(REPO / "course_tools")]
-    unique: list[str] = []
-    for path in sorted(set(found), key=len):
-        if not any(_under(path, kept) for kept in unique):
-            unique.append(path)
-    return unique
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _close_quietly(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 class _ForkedChild:
@@ -182,49 +144,6 @@ def _zygote() -> _Zygote:
     return _ZYGOTE[0]
 
 
-class _Holder:
-    """A sandbox's first process: bubblewrap runs ``cat`` (which waits on a pipe of ours) in
-    fresh namespaces; kernels join them. Closing it ends the sandbox and every process in it."""
-
-    def __init__(self, sandbox: Sandbox, readable: list[str], log: int) -> None:
-        info_r, info_w = os.pipe()
-        stdin_r, self.stdin = os.pipe()
-        self.stdout, stdout_w = os.pipe()
-        cat = shutil.which("cat", path="/usr/bin:/bin") or "/bin/cat"
-        try:
-            self.process = subprocess.Popen(
-                sandbox.command([cat], {}, readable, info_fd=info_w), pass_fds=(info_w,),
-                stdin=stdin_r, stdout=stdout_w, stderr=log, env={"PATH": "/usr/bin:/bin"},
-                cwd="/", start_new_session=True)
-        finally:
-            for fd in (info_w, stdin_r, stdout_w):
-                os.close(fd)
-        try:
-            os.write(self.stdin, b"\n")   # cat echoes it once the sandbox is set up
-            readable_now, _, _ = select.select([self.stdout], [], [], 60)
-            echoed = os.read(self.stdout, 1) if readable_now else b""
-            info = os.read(info_r, 4096) if echoed else b""
-            self.pid = int(json.loads(info.decode() or "{}").get("child-pid", 0))
-        except (OSError, ValueError):
-            self.pid = 0
-        finally:
-            os.close(info_r)
-        if not self.pid:
-            self.close()
-            raise OSError("bubblewrap did not start a sandbox")
-
-    def close(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # bwrap; its child dies with it
-        except (ProcessLookupError, PermissionError):
-            pass
-        _close_quietly(self.stdin, self.stdout)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-
-
 class Kernel:
     """One running student kernel, sandboxed unless ``sandbox`` is ``None``.
 
@@ -245,7 +164,7 @@ class Kernel:
         self.sandbox = sandbox
         self._closed = False
         self.cpu = 0.0
-        self.holder: _Holder | None = None
+        self.holder: Holder | None = None
         self._own_scratch = None if sandbox else tempfile.mkdtemp(prefix="course-kernel-")
         scratch = self._own_scratch or SCRATCH
         log_dir = log_dir or Path(self._own_scratch or tempfile.gettempdir())
@@ -265,7 +184,7 @@ class Kernel:
         self.ready = False
         try:
             if sandbox is not None:
-                self.holder = _Holder(sandbox, readable, handle)
+                self.holder = Holder(sandbox, readable, handle)
                 config["join"] = self.holder.pid
             self.process = _zygote().start([to_kernel_r, from_kernel_w, handle], config)
         except OSError as error:
@@ -323,7 +242,7 @@ class Kernel:
             self.process.wait()
         except OSError:
             pass
-        _close_quietly(self.to_kernel, self.from_kernel)
+        close_quietly(self.to_kernel, self.from_kernel)
         self._cleanup_files()
 
     def _cleanup_files(self) -> None:

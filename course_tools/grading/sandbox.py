@@ -28,23 +28,24 @@ working sandbox) if any of that succeeds or if no sandbox starts at all.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import pwd
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_tools.grading import protocol
-from course_tools.grading.kernel_client import SCRATCH, Kernel, KernelStopped, Limits
-
-__all__ = ["Sandbox", "SandboxUnavailable", "find", "probe", "HOW_TO_GET_ONE", "REPO",
-           "SCRATCH"]
+__all__ = ["Sandbox", "SandboxUnavailable", "Holder", "find", "probe", "readable_paths",
+           "hidden_folders", "HOW_TO_GET_ONE", "REPO", "SCRATCH"]
 
 REPO = Path(__file__).resolve().parents[2]
+SCRATCH = "/tmp"  # the kernel's private folder inside its sandbox (home, cwd, TMPDIR)
 BWRAP_VARIABLE = "COURSE_BWRAP"  # another bwrap than the one on PATH (tests use it)
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 ETC = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -66,6 +67,38 @@ that run then says so)."""
 
 class SandboxUnavailable(RuntimeError):
     """No working sandbox on this machine; the message says why and how to get one."""
+
+
+def hidden_folders(*extra: Path) -> list[str]:
+    """Folders a kernel may never read (its guard refuses them even without a sandbox):
+    the repository (but for course_lib and course_tools), the grader's home, and ``extra``
+    (the submissions, the results, the source notebooks)."""
+    return [str(p) for p in (REPO, Path.home(), *extra)]
+
+
+def readable_paths(hidden: list[str] = ()) -> list[str]:
+    """What a kernel reads: the Python it runs (its prefixes and site-packages), course_lib
+    and course_tools; never a folder that holds one of ``hidden`` (the repository, where
+    submissions may sit, the submissions and results folders, the grader's home)."""
+    prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+                os.path.dirname(os.path.realpath(sys.executable))]
+    sites = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    found: list[str] = []
+    for entry in [*prefixes, *sites]:
+        if entry and os.path.isdir(entry):
+            found += [os.path.abspath(entry), os.path.realpath(entry)]
+    found = [p for p in found if not _under(p, "/usr") and
+             not any(_under(h, p) for h in [*hidden, str(REPO)])]
+    found += [str(REPO / "course_lib"), str(REPO / "course_tools")]
+    unique: list[str] = []
+    for path in sorted(set(found), key=len):
+        if not any(_under(path, kept) for kept in unique):
+            unique.append(path)
+    return unique
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 @dataclass(frozen=True)
@@ -118,6 +151,57 @@ class Sandbox:
     def kernel_user(self) -> tuple[int, int] | None:
         """The user the kernel drops to (root graders only)."""
         return self.drop_to if self.as_root else None
+
+
+def close_quietly(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+class Holder:
+    """A sandbox's first process: bubblewrap runs ``cat`` (which waits on a pipe of ours) in
+    fresh namespaces; kernels join them. Closing it ends the sandbox and every process in it."""
+
+    def __init__(self, sandbox: Sandbox, readable: list[str], log: int) -> None:
+        info_r, info_w = os.pipe()
+        stdin_r, self.stdin = os.pipe()
+        self.stdout, stdout_w = os.pipe()
+        cat = shutil.which("cat", path="/usr/bin:/bin") or "/bin/cat"
+        try:
+            self.process = subprocess.Popen(
+                sandbox.command([cat], {}, readable, info_fd=info_w), pass_fds=(info_w,),
+                stdin=stdin_r, stdout=stdout_w, stderr=log, env={"PATH": "/usr/bin:/bin"},
+                cwd="/", start_new_session=True)
+        finally:
+            for fd in (info_w, stdin_r, stdout_w):
+                os.close(fd)
+        try:
+            os.write(self.stdin, b"\n")   # cat echoes it once the sandbox is set up
+            readable_now, _, _ = select.select([self.stdout], [], [], 60)
+            echoed = os.read(self.stdout, 1) if readable_now else b""
+            info = os.read(info_r, 4096) if echoed else b""
+            self.pid = int(json.loads(info.decode() or "{}").get("child-pid", 0))
+        except (OSError, ValueError):
+            self.pid = 0
+        finally:
+            os.close(info_r)
+        if not self.pid:
+            self.close()
+            raise OSError("bubblewrap did not start a sandbox")
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # bwrap; its child dies with it
+        except (ProcessLookupError, PermissionError):
+            pass
+        close_quietly(self.stdin, self.stdout)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _bwrap_options(bwrap: str) -> frozenset[str]:
@@ -202,6 +286,9 @@ def probe(sandbox: Sandbox) -> None:
     canary.chmod(0o644)
     code = PROBE.format(course_lib=str(REPO / "course_lib"), outside_file=str(outside / "written"),
                         canary=str(canary), grader=os.getpid())
+    from course_tools.grading import protocol
+    from course_tools.grading.kernel_client import Kernel, KernelStopped, Limits
+
     kernel = None
     try:
         try:
