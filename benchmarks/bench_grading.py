@@ -20,6 +20,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,23 @@ def ours(lesson: str, students: dict, work: Path, box: sandbox.Sandbox | None
     return wall, cpu, statuses
 
 
+def kernel_starts(box: sandbox.Sandbox, count: int) -> tuple[float, float]:
+    """Median wall seconds to start a kernel and run an empty cell, sandboxed and not,
+    alternating (so that a change in the machine's load hits both alike)."""
+    from course_tools.grading.kernel_client import Kernel, Limits
+
+    times: dict[bool, list[float]] = {True: [], False: []}
+    Kernel(Limits(), sandbox=None).close()  # the zygote's imports, once
+    for _ in range(count):
+        for sandboxed in (True, False):
+            start = time.perf_counter()
+            kernel = Kernel(Limits(), sandbox=box if sandboxed else None)
+            kernel.run("pass")
+            times[sandboxed].append(time.perf_counter() - start)
+            kernel.close()
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 def nbgrader(lesson: str, sample: dict, work: Path) -> tuple[list[float], list[float]]:
     course = work / "nbgrader"
     root = course / "build" / "nbgrader"
@@ -101,6 +119,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=30, help="submissions per lesson")
     parser.add_argument("--sample", type=int, default=2, help="of them timed with nbgrader")
     parser.add_argument("--lessons", nargs="*", default=sorted(LESSONS))
+    parser.add_argument("--starts", type=int, default=20, help="kernel starts timed each way")
     args = parser.parse_args()
     try:
         import nbgrader as _  # noqa: F401
@@ -116,6 +135,10 @@ def main() -> int:
     except sandbox.SandboxUnavailable as error:
         box = None
         print(f"no sandbox ({str(error).splitlines()[0]}): unsandboxed column only")
+    if box is not None:
+        sandboxed, plain = kernel_starts(box, args.starts)
+        print(f"kernel start + empty cell (median of {args.starts}): sandboxed "
+              f"{sandboxed * 1000:.0f} ms, without {plain * 1000:.0f} ms")
     print(f"{available_cores()} cores; {args.size} submissions per lesson; nbgrader on "
           f"{args.sample}; load average {os.getloadavg()[0]:.1f}")
     print(f"{'lesson':<8}{'sandboxed s/sub':>16}{'cpu/sub':>8}{'30 subs s':>10}"
