@@ -20,6 +20,7 @@ from course_tools.commands import (
     learner,
     progress,
     release,
+    site,
     slides,
 )
 
@@ -33,6 +34,7 @@ COMMANDS: dict[str, ModuleType] = {
     "progress": progress,   # run the visible checks of the learner's copies: a table
     "grade": grade,         # grade SUBMISSIONS/<student>/<lesson>.ipynb: score table, feedback
     "slides": slides,       # offline reveal.js decks of the lessons in build/slides
+    "site": site,           # the course as a static website in build/site (offline)
 }
 
 
