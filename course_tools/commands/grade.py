@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             box = sandbox.find(limits.scratch)
             sandbox.probe(box)
+            for gap in box.gaps():
+                print(f"course grade: warning: this bubblewrap has {gap}", file=sys.stderr)
         except sandbox.SandboxUnavailable as error:
             print(f"course grade: refusing to grade without a sandbox: {error}",
                   file=sys.stderr)

@@ -242,7 +242,7 @@ def _manifest(rows: list[SubmissionResult], seed: int, sandbox: Sandbox | None,
               lessons: dict[str, Path], limits: Limits) -> dict:
     return {
         "seed": seed,
-        "sandbox": "bubblewrap" if sandbox else "none (--no-sandbox)",
+        "sandbox": sandbox.describe() if sandbox else "none (--no-sandbox)",
         "limits": {k: v for k, v in vars(limits).items()},
         "lessons": {name: _read_once(path)[1] for name, path in sorted(lessons.items())},
         "graded": [{"student": r.student, "lesson": r.lesson, "sha256": r.sha256,

@@ -152,6 +152,23 @@ class Sandbox:
         """The user the kernel drops to (root graders only)."""
         return self.drop_to if self.as_root else None
 
+    def gaps(self) -> list[str]:
+        """What this bubblewrap cannot do that the sandbox would like (older than 0.8)."""
+        found = []
+        if "--size" not in self.options:
+            found.append("no --size: the scratch folder is bounded only by the machine's "
+                         "memory")
+        if not self.as_root and "--disable-userns" not in self.options:
+            found.append("no --disable-userns: a kernel may create user namespaces")
+        return found
+
+    def describe(self) -> str:
+        """One line for the manifest and the terminal."""
+        gaps = self.gaps()
+        return f"bubblewrap ({self.bwrap}" + (", as root: kernels run as nobody" if
+                                              self.as_root else "") + ")" + \
+            (f"; {'; '.join(gaps)} (bubblewrap 0.8 or later has them)" if gaps else "")
+
 
 def close_quietly(*fds: int) -> None:
     for fd in fds:
