@@ -5,12 +5,15 @@ in packages by concept (each package's docstring lists its modules):
   attention    scores, pooling, multi-head attention and its variants, caches, positions,
                local, linear and tiled attention, NumPy references
   models       RNNs, seq2seq, hard attention, the story reader, Transformer, GPT, the
-               variant LM, ViT, VQA
+               variant LM, ViT, VQA, the Llama block
   training     the loop, losses, schedules, the LM loss, decoding, sampling, checkpoints
-  data         vocabularies, synthetic tasks, dates, text, toys, diary stories, digits, shapes
-  experiments  history of AI, milestones, long-range recall
+  data         vocabularies, synthetic tasks, dates, text, toys, diary stories, digits, shapes,
+               in-context and arithmetic sequences
+  tokenizers   byte-level BPE (train, encode, decode)
+  experiments  history of AI, milestones, long-range recall, lesson 10's measurements
   scale        training memory, parallelism, distributed training, quantization, scaling laws
-  analysis     attribution, interventions, gradient checks, timing, measured memory
+  analysis     attribution, interventions, gradient checks, timing, measured memory,
+               induction heads
   notebook     the notebook environment, exercise checks and feedback, plots
 
 Lessons import what they use (``from course_lib.attention import MultiHeadAttention``,
@@ -28,8 +31,8 @@ from course_lib._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-PACKAGES = ["core", "attention", "models", "training", "data", "experiments", "scale",
-            "analysis", "notebook"]
+PACKAGES = ["core", "attention", "models", "training", "data", "tokenizers", "experiments",
+            "scale", "analysis", "notebook"]
 __all__ = [*PACKAGES, "lessons", "MOVED"]
 
 install_aliases()

@@ -76,6 +76,11 @@ _INDEX = (
     ("09", "Scale",
      "data.text models.gpt notebook.plots scale.distributed scale.parallelism "
      "scale.quantize scale.scaling scale.training_memory training.language_model"),
+    ("10", "The LLM era",
+     "analysis.induction core.modules data.arithmetic data.incontext data.text "
+     "experiments.llm_era "
+     "models.gpt models.llama notebook.plots notebook.viewer tokenizers.bpe "
+     "training.language_model training.loop training.recipes training.schedules"),
 )
 
 LESSONS: tuple[Lesson, ...] = tuple(Lesson(number, title, (*modules.split(), *_EVERY_LESSON))

@@ -52,6 +52,7 @@ from course_lib.attention.positions import (
 )
 from course_lib.core.maps import AttentionMaps
 from course_lib.models.gpt import GPT, GPTConfig
+from course_lib.models.llama import Llama, LlamaConfig
 from course_lib.models.variant_lm import POSITIONS, VariantLM, VariantLMConfig
 from course_lib.training.sampling import generate
 
@@ -94,6 +95,10 @@ GENERATORS: dict[str, Callable[[], nn.Module]] = {
     **{f"VariantLM {p} window 5": _variant(positions=p, window=5) for p in POSITIONS},
     "VariantLM GQA rope": _variant(positions="rope", num_kv_heads=2),
     "VariantLM MQA alibi window 5": _variant(positions="alibi", num_kv_heads=1, window=5),
+    "Llama (GQA, RoPE)": lambda: Llama(LlamaConfig(vocab_size=11, max_len=16, d_model=16,
+                                                   num_heads=4, num_layers=2, num_kv_heads=2)),
+    "Llama attention-only": lambda: Llama(LlamaConfig(
+        vocab_size=11, max_len=16, d_model=16, num_heads=4, num_layers=2, attention_only=True)),
 }
 
 

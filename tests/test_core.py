@@ -76,6 +76,12 @@ def test_check_number_choice_fraction_heads():
         validation.check_heads(16, 3)
     with pytest.raises(ValueError, match="num_heads: expected a positive integer, got 0"):
         validation.check_heads(16, 0)
+    validation.check_kv_heads(8, 2)
+    with pytest.raises(ValueError, match="num_kv_heads: expected a positive divisor of "
+                                         "num_heads=8, got 3"):
+        validation.check_kv_heads(8, 3)
+    with pytest.raises(ValueError, match="num_kv_heads: expected a positive integer"):
+        validation.check_kv_heads(8, 0)
 
 
 # --------------------------------------------------------------------------- tensors, cores
@@ -95,7 +101,7 @@ def test_available_cores_follows_the_affinity_mask():
 
 def test_one_owner_for_to_numpy_and_the_core_count():
     from course_lib.notebook import checks, environment, plots
-    from course_tools import grade
+    from course_tools.grading import batch
 
     assert checks.to_numpy is plots.to_numpy is tensors.to_numpy
-    assert environment.available_cores is grade.available_cores is machine.available_cores
+    assert environment.available_cores is batch.available_cores is machine.available_cores

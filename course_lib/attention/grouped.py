@@ -14,7 +14,7 @@ from torch import nn
 
 from course_lib.attention.caches import KVCache
 from course_lib.attention.multihead import MultiHeadAttention, Rotation, split_heads
-from course_lib.core.validation import check_positive
+from course_lib.core.validation import check_kv_heads
 
 __all__ = ["GroupedQueryAttention", "mha_to_gqa"]
 
@@ -35,10 +35,7 @@ class GroupedQueryAttention(MultiHeadAttention):
     def __init__(self, d_model: int, num_heads: int, num_kv_heads: int,
                  dropout: float = 0.0, bias: bool = True) -> None:
         super().__init__(d_model, num_heads, dropout=dropout, bias=bias)
-        check_positive("num_kv_heads", num_kv_heads)
-        if num_heads % num_kv_heads:
-            raise ValueError(f"num_kv_heads: expected a positive divisor of num_heads="
-                             f"{num_heads}, got {num_kv_heads!r}")
+        check_kv_heads(num_heads, num_kv_heads)
         self.num_kv_heads = num_kv_heads
         self.group_size = num_heads // num_kv_heads
         kv_width = num_kv_heads * self.head_dim

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 __all__ = ["check_rank", "check_positive", "check_number", "check_choice", "check_fraction",
-           "check_heads", "check_positive_ints", "check_divisible", "check_probability",
-           "check_ids"]
+           "check_heads", "check_kv_heads", "check_positive_ints", "check_divisible",
+           "check_probability", "check_ids"]
 
 
 def check_rank(x: torch.Tensor, rank: int, name: str, expected: str) -> None:
@@ -64,6 +64,15 @@ def check_heads(d_model: int, num_heads: int, name: str = "d_model") -> None:
     check_positive("num_heads", num_heads)
     if d_model % num_heads:
         raise ValueError(f"{name}: expected a multiple of num_heads={num_heads}, got {d_model}")
+
+
+def check_kv_heads(num_heads: int, num_kv_heads: Any) -> None:
+    """Raise unless ``num_kv_heads`` is a positive divisor of ``num_heads`` (grouped-query
+    attention: each key/value head serves ``num_heads / num_kv_heads`` query heads)."""
+    check_positive("num_kv_heads", num_kv_heads)
+    if num_heads % num_kv_heads:
+        raise ValueError(f"num_kv_heads: expected a positive divisor of num_heads="
+                         f"{num_heads}, got {num_kv_heads!r}")
 
 
 # --------------------------------------------------------------------------- config fields

@@ -32,6 +32,7 @@ from course_lib.core.validation import (
     check_choice,
     check_divisible,
     check_ids,
+    check_kv_heads,
     check_positive_ints,
     check_probability,
 )
@@ -73,10 +74,7 @@ class VariantLMConfig:
                              f"'sinusoidal', got {self.positions!r}")
         if self.num_kv_heads is None:
             self.num_kv_heads = self.num_heads
-        check_positive_ints(self, "num_kv_heads")
-        if self.num_heads % self.num_kv_heads:
-            raise ValueError(f"num_kv_heads: expected a divisor of num_heads="
-                             f"{self.num_heads}, got {self.num_kv_heads}")
+        check_kv_heads(self.num_heads, self.num_kv_heads)
         if self.window is not None:
             check_positive_ints(self, "window")
         if self.d_ff is None:
