@@ -117,6 +117,26 @@ def test_slide_sized_plots_keep_readable_text() -> None:
     plt.close("all")
 
 
+def test_lesson_07_and_08_helpers_fit_a_slide_with_readable_text() -> None:
+    """The helpers lessons 07 and 08 draw with, at the sizes those lessons use: a slide wide
+    at most, course-sized text (no font size passed), long mask titles wrapped."""
+    plt.rcParams.update(viz.PLOT_STYLE)
+    panels = {f"pattern number {i}: two heads, causal": torch.eye(8) for i in range(4)}
+    masks = viz.mask_panels(panels)
+    assert "\n" in masks[0].get_title()
+    curves = viz.lines(range(5), {"rope": [1, 1, 1, 0.5, 0.1], "alibi": [1] * 5}, xlabel="p",
+                       ylabel="acc", vlines={"training length": 2.5}, legend_outside=True)
+    legend = curves.get_legend()
+    assert legend.get_bbox_to_anchor().x0 > curves.get_window_extent().x1 - 1  # beside the axes
+    images = viz.image_grid([[torch.rand(3, 6, 6)] * 4, [torch.rand(3, 3)] * 4],
+                            [["what colour is the shape\nat the top left?"] * 4,
+                             ["attention over patches"] * 4], figsize=(12, 5.6))
+    for fig in (masks[0].figure, curves.figure, images[0, 0].figure):
+        assert fig.get_size_inches()[0] <= viz.MAX_FIGURE_WIDTH
+        assert viz.smallest_font(fig) >= viz.MIN_FONT_PT
+    plt.close("all")
+
+
 # --- lessons 07-09 ----------------------------------------------------------------------
 
 
