@@ -601,7 +601,7 @@ def mask_panels(panels: dict[str, object], *, vmax: float = 3.0,
     fig, axes = plt.subplots(1, len(panels), figsize=figsize or (width, 3.8), squeeze=False)
     for ax, (title, mask) in zip(axes[0], panels.items(), strict=True):
         ax.imshow(to_numpy(mask, dtype=float), cmap="Blues", vmin=0, vmax=vmax)
-        ax.set(title=textwrap.fill(title, 18), xlabel="key", ylabel="query")
+        ax.set(title=textwrap.fill(title, 16), xlabel="key", ylabel="query")
         ax.grid(False)
     fig.tight_layout()
     return axes[0]
