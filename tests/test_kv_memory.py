@@ -13,7 +13,7 @@ from course_lib.attention import (
     mha_to_gqa,
     positions_seen,
 )
-from course_lib.attention.caches import KVCache
+from course_lib.attention.caches import KVCache, context_start
 from course_lib.attention.local import sliding_window_mask
 from course_lib.attention.positions import RotaryEmbedding
 
@@ -109,3 +109,21 @@ def test_bytes_formula_and_errors():
         LatentAttention(8, 2, 0)
     with pytest.raises(ValueError, match="mha"):
         mha_to_gqa(MultiHeadAttention(8, 2, kdim=4), 1)
+
+
+def test_context_start_asks_the_caches_and_checks_the_call():
+    idx = torch.zeros(2, 3, dtype=torch.long)
+    assert context_start(idx, None, num_layers=2, max_len=8) == 0
+    caches = [KVCache(), KVCache()]
+    for cache in caches:
+        cache.append(torch.zeros(2, 1, 4, 2), torch.zeros(2, 1, 4, 2))
+    assert context_start(idx, caches, num_layers=2, max_len=8) == 4
+    rolling = RollingKVCache(window=3)
+    rolling.append(torch.zeros(1, 1, 6, 2), torch.zeros(1, 1, 6, 2))
+    assert context_start(idx[:1, :1], [rolling], num_layers=1, max_len=8) == 6  # not length 2
+    with pytest.raises(ValueError, match=r"length 7 \(4 cached \+ 3 new\) exceeds max_len 6"):
+        context_start(idx, caches, num_layers=2, max_len=6)
+    with pytest.raises(ValueError, match="caches: expected 3 KV caches"):
+        context_start(idx, caches, num_layers=3, max_len=8)
+    with pytest.raises(ValueError, match="idx"):
+        context_start(torch.zeros(3), None, num_layers=1, max_len=8)

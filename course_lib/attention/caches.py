@@ -21,12 +21,14 @@ Shapes: ``B`` batch, ``T`` new tokens, ``S`` keys, ``D`` width, ``H`` query head
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from course_lib.core.tensors import tensor_bytes
-from course_lib.core.validation import check_positive, check_rank
+from course_lib.core.validation import check_ids, check_positive, check_rank
 
-__all__ = ["KVCache", "RollingKVCache", "positions_seen", "LatentCache",
+__all__ = ["KVCache", "RollingKVCache", "positions_seen", "context_start", "LatentCache",
            "kv_cache_bytes_per_token", "latent_cache_bytes_per_token", "cache_bytes"]
 
 
@@ -121,6 +123,24 @@ def positions_seen(cache: KVCache | LatentCache | None) -> int:
     """Absolute position of the next token: the cache's :attr:`~KVCache.next_position`
     (0 without a cache, when the input starts at position 0)."""
     return 0 if cache is None else cache.next_position
+
+
+def context_start(idx: torch.Tensor, caches: Sequence[KVCache] | None, num_layers: int,
+                  max_len: int) -> int:
+    """The position of ``idx``'s first token in a language model with ``num_layers`` cached
+    layers and context ``max_len``, after checking the call: ``idx (B, T)`` ids, one cache
+    per layer, and cached plus new tokens within ``max_len`` (the caches say how many
+    positions came before, :func:`positions_seen`)."""
+    check_ids(idx, "idx", "B, T")
+    if caches is not None and len(caches) != num_layers:
+        raise ValueError(f"caches: expected {num_layers} KV caches (one per layer), "
+                         f"got {len(caches)}")
+    past = positions_seen(None if caches is None else caches[0])
+    length = past + idx.shape[1]
+    if length > max_len:
+        where = f" ({past} cached + {idx.shape[1]} new)" if past else ""
+        raise ValueError(f"idx: sequence length {length}{where} exceeds max_len {max_len}")
+    return past
 
 
 class LatentCache:

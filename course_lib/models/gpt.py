@@ -23,13 +23,12 @@ import torch
 from torch import nn
 
 from course_lib.attention import MultiHeadAttention
-from course_lib.attention.caches import KVCache
+from course_lib.attention.caches import KVCache, context_start
 from course_lib.attention.positions import LearnedPositionalEmbedding
 from course_lib.core.maps import AttentionMaps
 from course_lib.core.modules import count_parameters
 from course_lib.core.validation import (
     check_divisible,
-    check_ids,
     check_positive_ints,
     check_probability,
 )
@@ -163,27 +162,11 @@ class GPT(nn.Module):
             total -= self.position_embedding.embedding.weight.numel()
         return total
 
-    def _check_input(self, idx: torch.Tensor, caches: Sequence[KVCache] | None) -> int:
-        """Validate ``idx`` and ``caches``; return the number of cached positions."""
-        check_ids(idx, "idx", "B, T")
-        past = 0
-        if caches is not None:
-            if len(caches) != len(self.blocks):
-                raise ValueError(f"caches: expected {len(self.blocks)} KV caches (one per "
-                                 f"layer), got {len(caches)}")
-            past = caches[0].next_position
-        length = past + idx.shape[1]
-        if length > self.config.max_len:
-            where = f" ({past} cached + {idx.shape[1]} new)" if past else ""
-            raise ValueError(f"idx: sequence length {length}{where} exceeds max_len "
-                             f"{self.config.max_len}")
-        return past
-
     def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
         """``idx (B, T)`` ids (only the new ones when ``caches`` hold the past) ->
         ``(logits (B, T, V), maps)``; see the class."""
-        past = self._check_input(idx, caches)
+        past = context_start(idx, caches, len(self.blocks), self.config.max_len)
         x = self.position_embedding(self.token_embedding(idx), offset=past)  # (B, T, D)
         x = self.dropout(x)
         layer_maps = []

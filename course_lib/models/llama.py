@@ -35,15 +35,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention.caches import KVCache
+from course_lib.attention.caches import KVCache, context_start
 from course_lib.attention.grouped import GroupedQueryAttention
 from course_lib.attention.positions import RotaryEmbedding
 from course_lib.core.maps import AttentionMaps
 from course_lib.core.modules import count_parameters
 from course_lib.core.validation import (
     check_divisible,
-    check_ids,
     check_kv_heads,
+    check_number,
     check_positive_ints,
 )
 
@@ -87,8 +87,7 @@ class LlamaConfig:
         if self.d_ff is None:
             self.d_ff = llama_ffn_width(self.d_model)
         check_positive_ints(self, "d_ff")
-        if not self.norm_eps > 0:
-            raise ValueError(f"norm_eps: expected a positive number, got {self.norm_eps}")
+        check_number("norm_eps", self.norm_eps, strict=True)
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -220,14 +219,8 @@ class Llama(nn.Module):
     def forward(self, idx: torch.Tensor, caches: Sequence[KVCache] | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, AttentionMaps]:
         """``idx (B, T)`` -> ``(logits (B, T, V), maps)``; see the class."""
-        check_ids(idx, "idx", "B, T")
-        if caches is not None and len(caches) != len(self.blocks):
-            raise ValueError(f"caches: expected {len(self.blocks)} KV caches (one per layer), "
-                             f"got {len(caches)}")
-        past = 0 if caches is None else caches[0].next_position
-        if past + idx.shape[1] > self.config.max_len:
-            raise ValueError(f"idx: sequence length {past + idx.shape[1]} exceeds max_len "
-                             f"{self.config.max_len}")
+        # checks the call; the rotations ask the caches for their start themselves
+        context_start(idx, caches, len(self.blocks), self.config.max_len)
         x = self.token_embedding(idx)
         layer_maps = []
         for i, block in enumerate(self.blocks):
