@@ -10,6 +10,8 @@
     course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
     course site [LESSON ...]    the course as a static website in build/site (offline)
+    course translations [LESSON ...] [--stale | --update-skeleton | --mark-current CELL |
+                        --set CELL --file F | --shared CELL]   the Chinese edition's catalogues
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib.notebook import environment as env
-from course_tools import learner, notebooks, pages, progress
+from course_tools import learner, notebooks, pages, progress, translations
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="build from the stored notebooks without running them")
     site.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     _add_grade_parser(commands)
+    translations.add_parser(commands)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
                "release": release_notebooks, "learner": learner_copies, "lab": start_lab,
                "progress": show_progress, "grade": grade_class,
-               "slides": build_slides, "site": build_site}[args.command]
+               "slides": build_slides, "site": build_site,
+               "translations": translations.run}[args.command]
     return handler(args)
 
 
