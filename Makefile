@@ -33,11 +33,17 @@ lock: | $(BIN)/python  ## resolve pyproject.toml anew (uv) and rewrite the lock 
 	$(BIN)/python -m pip install --quiet "uv>=0.9"
 	$(BIN)/python -m course_tools.lock update
 
+# The edition: `make lab LANG=zh` is the Chinese one (copies in learner/zh/). Only a LANG given
+# on the command line chooses it (the shell's locale, also called LANG, does not), and the
+# programs started then get a UTF-8 locale instead of the bare "zh".
+COURSE_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),en)
+LANG_ENV := $(if $(filter command line,$(origin LANG)),LANG=C.UTF-8,)
+
 lab: $(LAB_STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
-	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
+	$(LANG_ENV) $(BIN)/python -m course_tools lab --lang $(COURSE_LANG) $(AS_ROOT) $(JUPYTER_ARGS)
 
 progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks
-	$(BIN)/python -m course_tools progress
+	$(LANG_ENV) $(BIN)/python -m course_tools progress --lang $(COURSE_LANG)
 
 # Each lesson is executed once per run (tests/test_lessons.py, into build/executed/); the deck
 # tests and other tests that need executed lessons reuse those copies.

@@ -6,6 +6,8 @@
     course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
     course learner [--refresh]  make or update the learner's own copies in learner/
     course lab [JUPYTER ARGS]   the learner's copies, then JupyterLab on them
+                                (release, learner, lab, progress, slides, site: --lang zh for
+                                the Chinese edition; learner copies in learner/zh/)
     course progress [NN ...]    run the visible checks of the learner's copies: a table
     course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
@@ -44,24 +46,32 @@ def main(argv: list[str] | None = None) -> int:
     clean.add_argument("paths", nargs="+", type=Path)
     release = commands.add_parser("release", help="write student versions")
     release.add_argument("paths", nargs="*", type=Path)
-    release.add_argument("--out", type=Path, default=Path("build/release"))
+    release.add_argument("--out", type=Path,
+                         help="default: build/release (build/release/zh for --lang zh)")
+    _add_lang(release)
     copies = commands.add_parser("learner", help="make or update the learner's copies")
     copies.add_argument("--refresh", action="store_true",
                         help="replace untouched copies whose lesson changed, without asking")
     copies.add_argument("--root", type=Path, default=REPO, help=argparse.SUPPRESS)
+    _add_lang(copies)
     lab = commands.add_parser("lab", help="learner copies, then JupyterLab on them "
                                           "(other options go to jupyter lab)")
     lab.add_argument("--refresh", action="store_true", help=argparse.SUPPRESS)
     lab.add_argument("--root", type=Path, default=REPO,
                      help="serve this folder; the copies go to ROOT/learner")
+    _add_lang(lab)
     progress = commands.add_parser("progress", help="exercises passed in the learner's copies")
     progress.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
-    progress.add_argument("--folder", type=Path, default=REPO / learner.LEARNER_DIR)
+    progress.add_argument("--folder", type=Path,
+                          help="default: learner/ (learner/zh/ with --lang zh)")
+    _add_lang(progress)
     progress.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     slides = commands.add_parser("slides", help="offline reveal.js decks of the lessons")
     slides.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
                                                    "(default: every lesson)")
-    slides.add_argument("--out", type=Path, default=Path("build/slides"))
+    slides.add_argument("--out", type=Path,
+                        help="default: build/slides (build/slides/zh for --lang zh)")
+    _add_lang(slides)
     slides.add_argument("--executed", type=Path, default=Path("build/executed"),
                         help="executed copies to reuse when current (from `make course`)")
     slides.add_argument("--no-outputs", action="store_true",
@@ -95,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     return handler(args)
 
 
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=["en", *translations.LANGUAGES], default="en",
+                        help="the edition: en (the source, default) or zh (prose from "
+                             "translations/zh/, the same code)")
+
+
 def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
     grade = commands.add_parser("grade", help="grade a class: score table and feedback")
     grade.add_argument("submissions", type=Path, help="folder of <student>/<lesson>.ipynb")
@@ -124,8 +140,9 @@ def grade_class(args: argparse.Namespace) -> int:
 def learner_copies(args: argparse.Namespace) -> int:
     """``course learner``: create missing copies; refresh untouched outdated ones on request."""
     refresh = (lambda names: True) if args.refresh else learner.ask_on_terminal
-    report = learner.update_copies(REPO / "notebooks", args.root / learner.LEARNER_DIR,
-                                   refresh=refresh)
+    report = learner.update_copies(REPO / "notebooks",
+                                   learner.learner_folder(args.root, args.lang),
+                                   refresh=refresh, lang=args.lang)
     print(report.summary())
     return 0
 
@@ -135,17 +152,20 @@ def start_lab(args: argparse.Namespace) -> int:
     learner_copies(args)
     learner.install_kernel()
     learner.install_lab_settings()
-    learner.exec_lab(args.root, args.extra)
+    learner.exec_lab(args.root, args.extra, lang=args.lang)
     return 0  # not reached: exec_lab replaces this process
 
 
 def show_progress(args: argparse.Namespace) -> int:
     """``course progress``: the visible checks of the learner's copies, run headless."""
+    args.folder = args.folder or learner.learner_folder(REPO, args.lang)
     paths = notebooks.lesson_paths(args.folder)
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in {n.zfill(2) for n in args.lessons}]
     if not paths:
-        print(f"no learner copies in {args.folder}: run `make lab` (or `course learner`) first")
+        lab = "make lab" if args.lang == "en" else f"make lab LANG={args.lang}"
+        print(f"no learner copies in {args.folder}: run `{lab}` (or `course learner "
+              f"--lang {args.lang}`) first")
         return 1
     rows = [row for path in paths for row in progress.lesson_progress(path, timeout=args.timeout)]
     print(progress.format_table(rows))
@@ -171,19 +191,32 @@ def clean_notebooks(args: argparse.Namespace) -> int:
 def release_notebooks(args: argparse.Namespace) -> int:
     """Student versions: answers replaced by ``raise NotImplementedError()``, hidden tests cut."""
     paths = args.paths or notebooks.lesson_paths()
+    out = args.out or (Path("build/release") if args.lang == "en"
+                       else Path("build/release") / args.lang)
     refused = [f"{path}: {problem}" for path in paths
                for problem in notebooks.unstrippable_solutions(notebooks.read(path))]
     if refused:
         print("course release: refusing to release solutions it cannot strip:\n  "
               + "\n  ".join(refused), file=sys.stderr)
         return 1
-    args.out.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        nb = notebooks.student_version(notebooks.read(path))
-        target = args.out / path.name
+    try:
+        sources = [(path, _in_language(path, args.lang)) for path in paths]
+    except translations.TranslationError as error:
+        print(f"course release: {error}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    for path, source in sources:
+        nb = notebooks.student_version(source)
+        target = out / path.name
         nbformat.write(nb, str(target))
         print(f"wrote {target}")
     return 0
+
+
+def _in_language(path: Path, lang: str) -> nbformat.NotebookNode:
+    """The lesson at ``path`` in ``lang``: the source, or its translation (prose only)."""
+    nb = notebooks.read(path)
+    return nb if lang == "en" else translations.translate_notebook(nb, lang, path.stem)
 
 
 def build_slides(args: argparse.Namespace) -> int:
@@ -193,14 +226,16 @@ def build_slides(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         paths = slides.resolve_lessons(args.lessons)
-        decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
-                             timeout=args.timeout, pdf=args.pdf)
+        out = args.out or (Path("build/slides") if args.lang == "en"
+                           else Path("build/slides") / args.lang)
+        decks = slides.build(paths, out, None if args.no_outputs else args.executed,
+                             timeout=args.timeout, pdf=args.pdf, lang=args.lang)
     except (ValueError, RuntimeError) as error:
         print(f"course slides: {error}", file=sys.stderr)
         return 1
     print(f"{len(decks)} deck{'' if len(decks) == 1 else 's'}, "
           f"{sum(d.slides for d in decks)} slides in "
-          f"{time.perf_counter() - start:.1f} s: open {args.out / 'index.html'}")
+          f"{time.perf_counter() - start:.1f} s: open {out / 'index.html'}")
     return 0
 
 

@@ -8,6 +8,11 @@ adds new lessons, and offers to refresh only the copies the learner has not touc
 hash still equals the one recorded when they were written, in ``learner/.copies.json``).
 The learner copies sit next to ``notebooks/``, so ``../GLOSSARY.md`` links resolve the same
 way from both, in JupyterLab (served from the repository root) and on a code-hosting site.
+
+The Chinese edition (``course learner --lang zh``, ``make lab LANG=zh``) keeps its own copies
+in ``learner/zh/`` with their own manifest: the same learner versions with the prose from
+the translation catalogue (:mod:`course_tools.translations`), code cells unchanged, and
+relative links one folder deeper (``../../GLOSSARY.md``) so that they reach the same files.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,10 +28,11 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks
+from course_tools import notebooks, translations
 
 __all__ = ["LEARNER_DIR", "MANIFEST", "LAB_SETTINGS", "CopiesReport", "update_copies",
-           "install_kernel", "install_lab_settings", "lab_command"]
+           "install_kernel", "install_lab_settings", "lab_command", "learner_folder",
+           "lesson_in_language"]
 
 LEARNER_DIR = "learner"
 MANIFEST = ".copies.json"
@@ -46,13 +53,16 @@ class CopiesReport:
     kept_untouched: list[str] = field(default_factory=list)  # an update offered, declined
     kept_edited: list[str] = field(default_factory=list)     # the learner's work: never touched
     current: list[str] = field(default_factory=list)
+    untranslated: list[str] = field(default_factory=list)  # not (yet) in this edition
 
     def summary(self) -> str:
         """A few lines for the terminal."""
         lines = []
         for label, names in [("new lesson copies", self.created), ("refreshed", self.refreshed),
                              ("update available (untouched, kept)", self.kept_untouched),
-                             ("your edited copies, kept as they are", self.kept_edited)]:
+                             ("your edited copies, kept as they are", self.kept_edited),
+                             ("not translated yet (the English copies in learner/ have them)",
+                              self.untranslated)]:
             if names:
                 lines.append(f"{label}: {', '.join(names)}")
         return "\n".join(lines) or "learner copies are up to date"
@@ -62,13 +72,37 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _learner_bytes(source: Path) -> bytes:
-    nb = notebooks.student_version(notebooks.read(source), learner=True)
+def learner_folder(root: str | Path, lang: str = "en") -> Path:
+    """Where the learner's copies in ``lang`` live under ``root``: ``learner/`` for the
+    English source, ``learner/<lang>/`` for another edition."""
+    return Path(root) / LEARNER_DIR if lang == "en" else Path(root) / LEARNER_DIR / lang
+
+
+_RELATIVE_PARENT = re.compile(r"(\]\()(\.\./)")
+
+
+def lesson_in_language(source: Path, lang: str = "en") -> nbformat.NotebookNode:
+    """The lesson at ``source`` in ``lang`` (its translation, see
+    :func:`course_tools.translations.translate_notebook`), with relative links that climb
+    out of ``notebooks/`` climbing one folder more, for copies in ``learner/<lang>/``."""
+    nb = notebooks.read(source)
+    if lang == "en":
+        return nb
+    nb = translations.translate_notebook(nb, lang, Path(source).stem)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _RELATIVE_PARENT.sub(r"\1../\2", cell.source)
+    return nb
+
+
+def _learner_bytes(source: Path, lang: str = "en") -> bytes:
+    nb = notebooks.student_version(lesson_in_language(source, lang), learner=True)
     return (nbformat.writes(nb) + "\n").encode("utf-8")
 
 
 def update_copies(source_dir: str | Path = "notebooks", learner_dir: str | Path = LEARNER_DIR,
-                  *, refresh: Callable[[list[str]], bool] = lambda names: False) -> CopiesReport:
+                  *, refresh: Callable[[list[str]], bool] = lambda names: False,
+                  lang: str = "en") -> CopiesReport:
     """Create missing learner copies; offer a refresh of untouched outdated ones.
 
     Args:
@@ -76,6 +110,8 @@ def update_copies(source_dir: str | Path = "notebooks", learner_dir: str | Path 
         learner_dir: where the learner's copies live (created if missing).
         refresh: called once with the untouched copies whose lesson changed; return True to
             replace them. Copies the learner edited are never replaced.
+        lang: the edition ("en", the source, or "zh": see :func:`lesson_in_language`); a
+            lesson whose translation is missing or stale gets no copy (``untranslated``).
     """
     learner_dir = Path(learner_dir)
     learner_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +119,11 @@ def update_copies(source_dir: str | Path = "notebooks", learner_dir: str | Path 
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     report, outdated = CopiesReport(), {}
     for source in notebooks.lesson_paths(source_dir):
-        target, data = learner_dir / source.name, _learner_bytes(source)
+        try:
+            target, data = learner_dir / source.name, _learner_bytes(source, lang)
+        except translations.TranslationError:
+            report.untranslated.append(source.name)
+            continue
         if not target.exists():
             target.write_bytes(data)
             manifest[source.name] = _digest(data)
@@ -143,15 +183,18 @@ def install_lab_settings(prefix: str | Path = sys.prefix) -> Path:
     return path
 
 
-def lab_command(root: str | Path, extra: list[str], first: str = "00_welcome.ipynb") -> list[str]:
+def lab_command(root: str | Path, extra: list[str], first: str = "00_welcome.ipynb",
+                lang: str = "en") -> list[str]:
     """The ``jupyter lab`` command line: served from ``root`` (the repository, so that the
-    glossary next to ``learner/`` is served too), opening the learner's first lesson."""
+    glossary next to ``learner/`` is served too), opening the learner's first lesson in
+    ``lang``."""
+    folder = learner_folder(".", lang).as_posix().removeprefix("./")
     return [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={Path(root).resolve()}",
-            f"--LabApp.default_url=/lab/tree/{LEARNER_DIR}/{first}", *extra]
+            f"--LabApp.default_url=/lab/tree/{folder}/{first}", *extra]
 
 
-def exec_lab(root: Path, extra: list[str]) -> None:
+def exec_lab(root: Path, extra: list[str], lang: str = "en") -> None:
     """Replace this process by JupyterLab (so that stopping it stops the server)."""
-    command = lab_command(root, extra)
+    command = lab_command(root, extra, lang=lang)
     print("$ " + " ".join(command), flush=True)
     os.execv(command[0], command)

@@ -258,15 +258,18 @@ def translate_notebook(nb: nbformat.NotebookNode, lang: str, lesson: str | None 
                                f"`course translations --update-skeleton LESSON` to start one")
     catalogue = load(lesson, lang, root)
     if catalogue is None:
-        raise TranslationError(f"{lesson}: no {lang} translation yet ({catalogue_path(lesson, lang, root)}"
-                               f"): run `course translations --update-skeleton {lesson}`")
+        raise TranslationError(f"{lesson}: no {lang} translation yet "
+                               f"({catalogue_path(lesson, lang, root)}): run "
+                               f"`course translations --update-skeleton {lesson}`")
     found = problems(nb, lesson, lang, catalogue)
     if found:
-        shown = "\n".join(p.describe() for p in found[:3])
-        more = f"\n... and {len(found) - 3} more" if len(found) > 3 else ""
-        raise TranslationError(f"{lesson}: {len(found)} cell(s) not translated into {lang} "
-                               f"or stale (run `{_FIX.format(lesson=lesson)}` for all):\n"
-                               f"{shown}{more}")
+        kinds = [p.kind for p in found]
+        cells = ", ".join(f"{p.cell_id} ({p.kind})" for p in found[:6])
+        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+        raise TranslationError(
+            f"{lesson}: {len(found)} markdown cell(s) without a current {lang} translation "
+            f"({kinds.count('missing')} missing, {kinds.count('stale')} stale): {cells}{more}; "
+            f"`{_FIX.format(lesson=lesson)}` shows each with its English (and the diff)")
     out = copy.deepcopy(nb)
     for cell in out.cells:
         if cell.cell_type == "markdown":
