@@ -276,7 +276,7 @@ def translate_notebook(nb: nbformat.NotebookNode, lang: str, lesson: str | None 
             entry = catalogue["cells"][cell.id]
             if not entry.get("shared"):
                 cell.source = entry[lang]
-    out.metadata.setdefault("course", {})["language"] = lang
+    out.metadata.setdefault("course", nbformat.NotebookNode())["language"] = lang
     return out
 
 
