@@ -37,14 +37,13 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks
+from course_tools import REPO, notebooks
 
 __all__ = ["COMPLETE", "LANGUAGES", "TRANSLATIONS_DIR", "CellProblem", "TranslationError",
-           "catalogue_path", "english_sha256", "lesson_of", "load", "mark_current",
+           "catalogue_path", "english_sha256", "in_language", "lesson_of", "load", "mark_current",
            "problems", "save", "set_translation", "skeleton", "status", "translate_notebook",
            "update_skeleton"]
 
-REPO = Path(__file__).resolve().parents[1]
 TRANSLATIONS_DIR = REPO / "translations"
 LANGUAGES = ("zh",)          # editions besides the English source
 # Lessons whose translation is finished: the test fails on any missing or stale cell of
@@ -347,126 +346,8 @@ def _has_prose(source: str) -> bool:
     return re.search(r"[A-Za-z]{2}", source) is not None
 
 
-# ---------------------------------------------------------------------------- the command
-
-def add_parser(commands) -> None:
-    """``course translations``: its arguments (``commands`` is argparse's sub-parsers)."""
-    import argparse
-
-    parser = commands.add_parser(
-        "translations", help="the lessons' translations: status, stale cells, updates",
-        description="Without an action: a table of each lesson's translated, shared, missing "
-                    "and stale cells. LESSON is a lesson number (3, 03), a notebook stem or "
-                    "path; default: every lesson.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("lessons", nargs="*", metavar="LESSON")
-    parser.add_argument("--lang", choices=LANGUAGES, default="zh")
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--stale", action="store_true",
-                        help="list every missing or stale cell with the English diff; "
-                             "exit 1 if there is any")
-    action.add_argument("--update-skeleton", action="store_true",
-                        help="add entries for new markdown cells, drop those of deleted cells")
-    action.add_argument("--mark-current", nargs="+", metavar="CELL",
-                        help="the English of CELL changed but its translation still fits: "
-                             "record the current English")
-    action.add_argument("--set", metavar="CELL",
-                        help="write CELL's translation from --file (a file, or - for stdin)")
-    action.add_argument("--shared", nargs="+", metavar="CELL",
-                        help="mark CELL as having no prose (shown as it is in every edition)")
-    parser.add_argument("--file", help="with --set: the translation's Markdown")
-    parser.add_argument("--root", type=Path, default=TRANSLATIONS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
-                        help=argparse.SUPPRESS)
-
-
-def resolve(names: list[str], folder: Path) -> list[Path]:
-    """Lesson notebooks from command-line names (numbers, stems, paths); every lesson when
-    ``names`` is empty. Raises ``ValueError`` for a name that is no lesson."""
-    lessons = notebooks.lesson_paths(folder)
-    if not names:
-        return lessons
-    found = []
-    for name in names:
-        stem = Path(name).stem
-        match = [p for p in lessons if p.stem == stem or
-                 (stem.isdigit() and p.stem[:2] == stem.zfill(2))]
-        if not match:
-            raise ValueError(f"no lesson {name!r}: give a number, a stem or a path "
-                             f"({', '.join(p.stem for p in lessons)})")
-        found += match
-    return found
-
-
-def _lesson_with_cell(paths: list[Path], cell_id: str) -> Path:
-    holders = [p for p in paths if any(c.get("id") == cell_id
-                                       for c in notebooks.read(p).cells)]
-    if len(holders) != 1:
-        where = "no lesson" if not holders else f"{len(holders)} lessons"
-        raise ValueError(f"cell {cell_id!r} is in {where}: name the lesson "
-                         f"(`course translations LESSON ...`)")
-    return holders[0]
-
-
-def run(args) -> int:
-    """``course translations``: see :func:`add_parser`."""
-    import sys
-
-    try:
-        paths = resolve(args.lessons, args.notebooks)
-        return _run(args, paths)
-    except ValueError as error:
-        print(f"course translations: {error}", file=sys.stderr)
-        return 1
-
-
-def _run(args, paths: list[Path]) -> int:
-    lang, root = args.lang, args.root
-    if args.stale:
-        found = [p for path in paths
-                 for p in problems(notebooks.read(path), path.stem, lang, root=root)]
-        for problem in found:
-            print(problem.describe() + "\n")
-        print(f"{len(found)} cell(s) missing or stale in {len(paths)} lesson(s)"
-              + (": translate with `course translations LESSON --set CELL --file F`, or "
-                 "`--mark-current CELL` when the English change needs no change in "
-                 f"{lang}" if found else ""))
-        return 1 if found else 0
-    if args.update_skeleton:
-        for path in paths:
-            added, removed = update_skeleton(path, lang, root)
-            print(f"{catalogue_path(path.stem, lang, root)}: {len(added)} cell(s) added, "
-                  f"{len(removed)} removed")
-        return 0
-    for cell_id in args.mark_current or args.shared or ([args.set] if args.set else []):
-        path = _lesson_with_cell(paths, cell_id)
-        if args.mark_current:
-            mark_current(path, cell_id, lang, root)
-        elif args.shared:
-            set_translation(path, cell_id, None, lang, shared=True, root=root)
-        else:
-            set_translation(path, cell_id, _read_text(args.file), lang, root=root)
-        print(f"{path.stem} cell {cell_id}: updated")
-    if args.mark_current or args.shared or args.set:
-        return 0
-    print(_status_table(paths, lang, root))
-    return 0
-
-
-def _read_text(name: str | None) -> str:
-    import sys
-
-    if not name:
-        raise ValueError("--set needs --file F (a Markdown file, or - for stdin)")
-    return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-
-
-def _status_table(paths: list[Path], lang: str, root: Path) -> str:
-    rows = [f"{'lesson':<28} {'cells':>5} {'translated':>10} {'shared':>6} {'missing':>7} "
-            f"{'stale':>5}  complete"]
-    for path in paths:
-        counts = status(notebooks.read(path), path.stem, lang, root)
-        rows.append(f"{path.stem:<28} {counts['cells']:>5} {counts['translated']:>10} "
-                    f"{counts['shared']:>6} {counts['missing']:>7} {counts['stale']:>5}  "
-                    f"{'yes' if path.stem in COMPLETE.get(lang, set()) else ''}")
-    return "\n".join(rows)
+def in_language(path: Path, lang: str) -> nbformat.NotebookNode:
+    """The lesson at ``path`` in ``lang``: the English source as it is, or its translation
+    (:func:`translate_notebook`; raises :class:`TranslationError` when not current)."""
+    nb = notebooks.read(path)
+    return nb if lang == "en" else translate_notebook(nb, lang, Path(path).stem)
