@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from course_tools import REPO, learner
+from course_tools import REPO, lab_style, learner
 from course_tools.commands import add_lang
 from course_tools.commands import learner as learner_command
 
@@ -27,5 +27,6 @@ def run(args: argparse.Namespace) -> int:
     learner_command.run(args)
     learner.install_kernel()
     learner.install_lab_settings()
+    lab_style.install_lab_style()
     learner.exec_lab(args.root, args.extra, lang=args.lang)
     return 0  # not reached: exec_lab replaces this process
