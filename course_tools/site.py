@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks, pages, slides
+from course_tools import notebooks, pages, slides, translations
 
 __all__ = ["LANGUAGES", "SITE_DIR", "UI", "Page", "build", "edition", "search_entries",
            "site_notebook"]
@@ -78,19 +78,17 @@ class Page:
 
 # ---------------------------------------------------------------------------- content
 
-def edition(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+def edition(nb: nbformat.NotebookNode, lang: str, lesson: str | None = None
+            ) -> nbformat.NotebookNode:
     """The lesson in language ``lang``: English as it is; another language from its
-    translation catalogue (prose cells only: code is the same in every edition)."""
+    translation catalogue (prose cells only: code is the same in every edition); ``lesson``
+    is the notebook's stem (found from the catalogues when not given). Raises
+    :class:`course_tools.translations.TranslationError` for a lesson not translated in full."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang: expected one of {LANGUAGES}, got {lang!r}")
     if lang == "en":
         return nb
-    try:
-        from course_tools import translations  # the Chinese edition (issue 24)
-    except ImportError as error:
-        raise ValueError(f"--lang {lang}: this course has no translations yet "
-                         f"(course_tools/translations.py)") from error
-    return translations.translate_notebook(nb, lang)
+    return translations.translate_notebook(nb, lang, lesson)
 
 
 def site_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
@@ -296,7 +294,13 @@ def build(paths: list[Path], out: Path = Path("build/site"),
         folder.mkdir(parents=True, exist_ok=True)
         rendered = []
         for path, source, executed, origin in lessons:
-            nb = site_notebook(edition(source, lang), executed)
+            try:
+                translated = edition(source, lang, path.stem)
+            except translations.TranslationError:   # an edition shows finished lessons only
+                log(f"{lang}: {path.stem} left out, its translation is not complete "
+                    f"(`course translations --stale {path.stem}`)")
+                continue
+            nb = site_notebook(translated, executed)
             body, _ = exporter.from_notebook_node(nb)
             page = Page(path.with_suffix(".html").name,
                         slides.lesson_title(nb, path.stem), origin)
