@@ -73,7 +73,8 @@ class CellProblem:
         """A few lines: where, what, and the English diff or the English to translate."""
         head = f"{self.lesson} cell {self.cell_id}: translation {self.kind}"
         if self.kind == "stale":
-            return f"{head}; the English changed since it was translated:\n{self.diff}"
+            return (f"{head}; the English changed since it was translated:\n{self.diff}\n"
+                    f"  the English now:\n" + _indent(self.english))
         return f"{head}; the English to translate:\n" + _indent(self.english)
 
 
