@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.notebook.messages import say
+
 __all__ = [
     "CheckFailed", "to_numpy", "describe", "compare", "check_function", "check_value",
     "check_true", "summary", "RESULTS",
@@ -96,45 +98,43 @@ def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-
     """
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            return (f"{what}: expected a {type(expected).__name__} of {len(expected)} items, "
-                    f"got {describe(actual)}")
+            return say("compare.expected_items", what=what, kind=type(expected).__name__,
+                       count=len(expected), got=describe(actual))
         for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
             problem = compare(a, e, atol=atol, rtol=rtol, what=f"{what}[{index}]")
             if problem:
                 return problem
         return None
     if actual is None:
-        return f"{what}: got None. Did you forget a `return` statement?"
+        return say("compare.got_none", what=what)
     try:
         a = to_numpy(actual).astype(np.float64) if _is_numeric(actual) else to_numpy(actual)
     except (TypeError, ValueError):
-        return f"{what}: expected {describe(expected)}, got {describe(actual)}"
+        return say("compare.type", what=what, expected=describe(expected), got=describe(actual))
     e = to_numpy(expected)
     if a.shape != e.shape:
         hint = ""
         if a.ndim >= 2 and a.shape[:-2] + a.shape[-2:][::-1] == e.shape:
-            hint = " (the last two axes look swapped: a missing or extra transpose?)"
+            hint = say("compare.shape_transpose_hint")
         elif a.size == e.size:
-            hint = " (same number of elements: a reshape or a missing axis?)"
-        return f"{what}: expected shape {e.shape}, got {a.shape}{hint}"
+            hint = say("compare.shape_reshape_hint")
+        return say("compare.shape", what=what, expected=e.shape, got=a.shape) + hint
     if not _is_numeric(actual):
-        return None if np.array_equal(a, e) else f"{what}: expected {e!r}, got {a!r}"
+        return None if np.array_equal(a, e) else say("compare.value", what=what, expected=e,
+                                                     got=a)
     if _kind(expected) == "b" and _kind(actual) not in (None, "b"):
-        return (f"{what}: expected a bool array (True/False), got dtype {_dtype_name(actual)}. "
-                "Masks are bool: compare (e.g. `j <= i`) instead of building 0/1 numbers.")
+        return say("compare.bool", what=what, dtype=_dtype_name(actual))
     e = e.astype(np.float64)
     bad = ~np.isfinite(a) & np.isfinite(e)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        return (f"{what}: {int(bad.sum())} of {a.size} values are NaN or inf, first at index "
-                f"{first} (got {a[first]}, expected {e[first]:.6g}). Subtracting the max before "
-                f"exp, or guarding a division by zero, usually fixes this.")
+        return say("compare.not_finite_hint", what=what, count=int(bad.sum()), size=a.size,
+                   index=first, got=a[first], expected=e[first])
     if np.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True):
         return None
     message = _value_mismatch(a, e, what)
     if _kind(expected) == "f" and _kind(actual) in ("i", "u"):
-        message += (f" Your values are integers (dtype {_dtype_name(actual)}): an integer "
-                    "division, or a missing float conversion?")
+        message += say("compare.integer_hint", dtype=_dtype_name(actual))
     return message
 
 
@@ -176,17 +176,16 @@ def _value_mismatch(a: np.ndarray, e: np.ndarray, what: str) -> str:
     error = np.nan_to_num(error, nan=np.inf)
     where = np.unravel_index(int(np.nanargmax(error)), error.shape) if error.ndim else ()
     index = tuple(int(i) for i in where)
-    message = (f"{what}: values differ; largest error {float(error[where]):.3g} at index "
-               f"{index} (got {float(a[where]):.6g}, expected {float(e[where]):.6g})")
+    message = say("compare.largest_error", what=what, error=float(error[where]), index=index,
+                  got=float(a[where]), expected=float(e[where]))
     if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.allclose(
             np.swapaxes(a, -1, -2), e, atol=1e-6, rtol=1e-5):
-        return message + ". Your result is the transpose of the expected one."
+        return message + say("compare.transposed_sentence")
     nonzero = np.abs(e) > 1e-8
     if nonzero.sum() >= 2:
         ratio = a[nonzero] / e[nonzero]
         if np.allclose(ratio, ratio.flat[0], rtol=1e-4) and not np.isclose(ratio.flat[0], 1.0):
-            return (message + f". Every value is {ratio.flat[0]:.4g} times the expected one: "
-                    "a missing or extra scale factor?")
+            return message + say("compare.scale_hint", ratio=ratio.flat[0])
     return message
 
 
@@ -223,14 +222,14 @@ def check_function(
         RESULTS[name] = str(failure).splitlines()[0] if str(failure) else "failed"
         raise
     RESULTS[name] = "passed"
-    print(f"✓ {name}: passed {trials} random tests.")
+    print(say("check.passed", name=name, trials=trials))
 
 
 def _run_trials(candidate: Callable[..., Any], reference: Callable[..., Any],
                 make_inputs: InputMaker, name: str, trials: int, seed: int, atol: float,
                 rtol: float, mistakes: Mapping[str, Callable[..., Any]] | None) -> None:
     if not callable(candidate):
-        raise CheckFailed(f"expected a function, got {describe(candidate)}")
+        raise CheckFailed(say("check.not_callable", got=describe(candidate)))
     rng = np.random.default_rng(seed)
     for trial in range(trials):
         args, kwargs = _split_inputs(make_inputs(rng))
@@ -241,23 +240,23 @@ def _run_trials(candidate: Callable[..., Any], reference: Callable[..., Any],
             continue
         known = _match_mistake(actual, args, kwargs, mistakes or {}, atol, rtol)
         shapes = ", ".join(describe(a) for a in args)
-        message = (f"{name} failed on random test {trial + 1} of {trials} "
-                   f"(inputs: {shapes}).\n{problem}")
+        message = (say("check.failed_on", name=name, trial=trial + 1, trials=trials,
+                       inputs=shapes) + f"\n{problem}")
         if known:
-            message += f"\nIt looks like you {known}."
+            message += "\n" + say("check.looks_like", mistake=known)
         raise CheckFailed(message)
 
 
 def summary(names: Sequence[str]) -> None:
     """Print where the learner stands on the functions ``names`` (the lesson's exercises):
     the outcome of each one's last :func:`check_function` in this session."""
-    print("Your exercises in this lesson, as last checked in this session:")
+    print(say("summary.title"))
     for name in names:
-        outcome = RESULTS.get(name, "not checked yet: run its test cell")
+        outcome = RESULTS.get(name, say("summary.not_checked"))
         mark = "✓" if outcome == "passed" else "✗" if name in RESULTS else "·"
         print(f"  {mark} {name}: {outcome}")
     done = sum(RESULTS.get(n) == "passed" for n in names)
-    print(f"{done} of {len(names)} passed. `make progress` in a terminal shows every lesson.")
+    print(say("summary.total", done=done, total=len(names)))
 
 
 def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float = 1e-5,
@@ -266,14 +265,14 @@ def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float 
     problem = compare(actual, expected, atol=atol, rtol=rtol, what=name)
     if problem:
         raise CheckFailed(problem)
-    print(f"✓ {name}: correct.")
+    print(say("check.correct", name=name))
 
 
 def check_true(condition: bool, message: str, *, name: str = "check") -> None:
     """Fail with ``message`` unless ``condition`` holds; used for property checks."""
     if not condition:
         raise CheckFailed(f"{name}: {message}")
-    print(f"✓ {name}: passed.")
+    print(say("check.property_passed", name=name))
 
 
 def _split_inputs(inputs: Any) -> tuple[Sequence[Any], dict[str, Any]]:
@@ -298,15 +297,14 @@ def _call_learner(candidate: Callable[..., Any], name: str, args: Sequence[Any],
             warnings.simplefilter("ignore")
             return candidate(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except NotImplementedError:
-        raise CheckFailed(
-            f"{name} is not written yet: replace `raise NotImplementedError()` with your code."
-        ) from None
+        raise CheckFailed(say("check.not_written", name=name)) from None
     except Exception as error:  # any learner error becomes feedback, never a crash
         shapes = ", ".join(describe(a) for a in args)
-        message = f"{name} raised {type(error).__name__}: {error}\n(called with {shapes})"
+        message = say("check.raised_with", name=name, error=f"{type(error).__name__}: {error}",
+                      inputs=shapes)
         known = _match_raised(error, args, kwargs, mistakes or {})
         if known:
-            message += f"\nIt looks like you {known}."
+            message += "\n" + say("check.looks_like", mistake=known)
         raise CheckFailed(message) from error
 
 
