@@ -60,6 +60,8 @@ UI = {
            "intro": "一门从基本原理讲起的注意力机制公开课。下面每一课都附有真实运行的结果；"
                     "想自己动手，请克隆课程并输入 <code>make lab</code>。"},
 }
+# The README of each edition: its course map ("## " + UI[lang]["home"]) is the home page's.
+README = {"en": "README.md", "zh": "README.zh-CN.md"}
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 # What `course site` copies into assets/ besides KaTeX and the CJK font (the decks' npm
 # packages): the site's own style and script, from site/.
@@ -166,13 +168,14 @@ def _markdown(text: str) -> str:
 
 
 def _course_map(lang: str, lessons: list[Page]) -> str:
-    """The home page's course map: the README's table (the README of the edition's language
-    where there is one), each notebook name linked to its page."""
-    readme = ROOT / ("README.md" if lang == "en" else f"README.{lang}.md")
+    """The home page's course map: the README's table (the README of the edition's language,
+    :data:`README`, where there is one), each notebook name linked to its page."""
+    readme = ROOT / README.get(lang, "README.md")
+    heading = f"## {UI[lang]['home']}"
     if not readme.is_file():
-        readme = ROOT / "README.md"
+        readme, heading = ROOT / "README.md", f"## {UI['en']['home']}"
     text = readme.read_text(encoding="utf-8")
-    table = re.search(r"^(\|[^\n]*\|\n)+", text.split("## Course map", 1)[-1], re.MULTILINE)
+    table = re.search(r"^(\|[^\n]*\|\n)+", text.split(heading, 1)[-1], re.MULTILINE)
     built = {Path(p.name).stem for p in lessons}
     if table is None:
         rows = "".join(f"| [{html.escape(p.title)}]({p.name}) |\n" for p in lessons)

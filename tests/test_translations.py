@@ -300,6 +300,19 @@ def test_release_refuses_an_unfinished_translation(tmp_path: Path, capsys) -> No
     assert not list(tmp_path.glob("*.ipynb"))
 
 
+def test_release_without_lessons_named_releases_the_translated_ones(tmp_path: Path,
+                                                                    capsys) -> None:
+    assert course(["release", "--lang", "zh", "--out", str(tmp_path)]) == 0
+    released = sorted(p.stem for p in tmp_path.glob("*.ipynb"))
+    finished = sorted(p.stem for p in LESSONS
+                      if not translations.problems(notebooks.read(p), p.stem, "zh"))
+    assert released == finished and set(translations.COMPLETE["zh"]) <= set(released)
+    out = capsys.readouterr().out
+    for path in LESSONS:
+        if path.stem not in released:
+            assert f"left out: {path.stem}" in out
+
+
 def test_chinese_learner_copies_beside_the_english_ones(tmp_path: Path) -> None:
     stem = sorted(translations.COMPLETE["zh"])[0]
     source = tmp_path / "notebooks"
@@ -331,3 +344,13 @@ def test_chinese_learner_copies_beside_the_english_ones(tmp_path: Path) -> None:
     report = learner.update_copies(source, folder, refresh=lambda names: True, lang="zh")
     assert report.kept_edited == [f"{stem}.ipynb"]
     assert (folder / f"{stem}.ipynb").read_text(encoding="utf-8") == edited
+
+
+def test_chinese_readme_is_linked_and_maps_every_lesson() -> None:
+    assert "(README.zh-CN.md)" in (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.zh-CN.md").read_text(encoding="utf-8")
+    course_map = readme.split("## 课程地图", 1)[1].split("\n## ", 1)[0]
+    for path in LESSONS:
+        assert f"`{path.name}`" in course_map, f"README.zh-CN.md's course map lacks {path.name}"
+    for command in ("make lab LANG=zh", "course release --lang zh", "course slides --lang zh"):
+        assert command in readme

@@ -24,9 +24,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Answers replaced by ``raise NotImplementedError()``, hidden tests cut; refuses, naming
     the cell, a solution it cannot strip. ``--lang zh``: the prose from the translation
-    catalogue, the code cells exactly as in English; refuses a lesson whose translation is
-    missing or stale."""
+    catalogue, the code cells exactly as in English; refuses a lesson named whose translation
+    is missing or stale, and without lessons named releases the translated ones and lists
+    the others."""
     paths = args.paths or notebooks.lesson_paths()
+    if not args.paths and args.lang != "en":
+        untranslated = [p for p in paths
+                        if translations.problems(notebooks.read(p), p.stem, args.lang)]
+        for path in untranslated:
+            print(f"not translated into {args.lang} yet, left out: {path.stem} "
+                  f"(`course translations --stale {path.stem}`)")
+        paths = [p for p in paths if p not in untranslated]
     out = args.out or (Path("build/release") if args.lang == "en"
                        else Path("build/release") / args.lang)
     refused = [f"{path}: {problem}" for path in paths
