@@ -8,6 +8,8 @@ here so that it is there when they arrive. Style as in the lessons (CONTRIBUTING
 languages"): full-width punctuation, a space between Chinese and code, numbers or fields.
 """
 
+__all__ = ["MESSAGES"]
+
 MESSAGES: dict[str, str] = {
     # said by the checks in this copy
     "check.passed": "✓ {name}：通过了 {trials} 个随机测试。",
