@@ -23,8 +23,9 @@ MESSAGES: dict[str, str] = {
     "check.failed_on": "{name} failed on random test {trial} of {trials} (inputs: {inputs}).",
     "check.looks_like": "It looks like you {mistake}.",
     "check.raised_with": "{name} raised {error}\n(called with {inputs})",
-    "check.correct": "✓ {name}: correct.",
-    "check.property_passed": "✓ {name}: passed.",
+    "check.value_correct": "✓ {name}: correct.",
+    "check.true_passed": "✓ {name}: passed.",
+    "check.true_failed": "{name}: {message}",
     "summary.title": "Your exercises in this lesson, as last checked in this session:",
     "summary.not_checked": "not checked yet: run its test cell",
     "summary.total": ("{done} of {total} passed. `make progress` in a terminal shows every "

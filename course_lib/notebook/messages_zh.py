@@ -18,8 +18,9 @@ MESSAGES: dict[str, str] = {
     "check.failed_on": "{name} 没有通过第 {trial} 个随机测试（共 {trials} 个；输入：{inputs}）。",
     "check.looks_like": "看起来是这个错误：{mistake}。",
     "check.raised_with": "{name} 抛出了 {error}\n（调用时的输入：{inputs}）",
-    "check.correct": "✓ {name}：正确。",
-    "check.property_passed": "✓ {name}：通过。",
+    "check.value_correct": "✓ {name}：正确。",
+    "check.true_passed": "✓ {name}：通过。",
+    "check.true_failed": "{name}：{message}",
     "summary.title": "本课的练习，以本次会话中最后一次检查的结果为准：",
     "summary.not_checked": "还没有检查：运行它的测试单元格",
     "summary.total": ("{total} 个练习中通过了 {done} 个。在终端里运行 `make progress` "
