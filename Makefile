@@ -43,7 +43,7 @@ progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their
 # tests and other tests that need executed lessons reuse those copies.
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=30
 
 unit: $(STAMP)  ## unit tests only: no lesson executed, no deck built
 	$(BIN)/python -m pytest tests -m "not lessons"
