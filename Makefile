@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
 	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
 
-progress: $(STAMP)  ## which exercises of your copies in learner/ pass their checks
-	$(BIN)/python -m course_tools progress
+# `make progress LESSON=03` (or `make progress 03`) checks one lesson: the numbers after
+# `progress` are lessons, not targets.
+ifeq (progress,$(firstword $(MAKECMDGOALS)))
+PROGRESS_LESSONS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq (,$(PROGRESS_LESSONS))
+$(eval $(PROGRESS_LESSONS):;@:)
+endif
+endif
+progress: $(STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
+	$(BIN)/python -m course_tools progress $(LESSON) $(PROGRESS_LESSONS)
 
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@
     course release [NB ...]     student versions (no solutions, no hidden tests) in build/release
     course learner [--refresh]  make or update the learner's own copies in learner/
     course lab [JUPYTER ARGS]   the learner's copies, then JupyterLab on them
-    course progress [NN ...]    run the visible checks of the learner's copies: a table
+    course progress [NN ...]    run the visible checks of the learner's copies (make progress)
     course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
 """
@@ -129,8 +129,12 @@ def show_progress(args: argparse.Namespace) -> int:
     if not paths:
         print(f"no learner copies in {args.folder}: run `make lab` (or `course learner`) first")
         return 1
-    rows = [row for path in paths for row in progress.lesson_progress(path, timeout=args.timeout)]
+    print(f"Running the checks of {len(paths)} lesson(s) in {args.folder} (your copies are "
+          "read, not changed)...", flush=True)
+    start = time.perf_counter()
+    rows = progress.run_lessons(paths, timeout=args.timeout, show=sys.stderr.isatty())
     print(progress.format_table(rows))
+    print(f"({time.perf_counter() - start:.0f} s)")
     return 0
 
 

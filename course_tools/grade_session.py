@@ -45,6 +45,9 @@ __all__ = ["Lesson", "Exercise", "ExerciseResult", "SubmissionResult", "grade",
 
 COURSE_LIB = str(Path(checks.__file__).resolve().parents[1])  # course_lib/notebook/checks.py
 CHECKS_FILE = str(Path(checks.__file__).resolve())
+# The exercise catalogues (course_lib/exercises/) hold the checks' references and inputs: like
+# the checker, they are looked through, so the frontier is the course_lib code they call.
+CATALOGUES = str(Path(checks.__file__).resolve().parents[1] / "exercises") + "/"
 REPO = Path(COURSE_LIB).parent
 
 # Row statuses, most severe first: a row shows the first that applies, its message all.
@@ -85,7 +88,8 @@ def install_seed(seed: int) -> None:
 class _Frontier:
     """Records which course_lib functions a call reaches first (its "frontier"): calls made
     by notebook code, NumPy or torch into course_lib, not course_lib's calls to itself.
-    ``course_lib.notebook.checks`` is the checker, not a reference, so it is looked through."""
+    ``course_lib.notebook.checks`` is the checker and ``course_lib.exercises`` its catalogues,
+    not references, so both are looked through."""
 
     def __init__(self) -> None:
         self.reference: set[tuple[str, str]] = set()
@@ -116,7 +120,8 @@ class _Frontier:
 
 
 def _owned(filename: str) -> bool:
-    return filename.startswith(COURSE_LIB) and filename != CHECKS_FILE
+    return filename.startswith(COURSE_LIB) and filename != CHECKS_FILE and \
+        not filename.startswith(CATALOGUES)
 
 
 # ---------------------------------------------------------------- the lesson

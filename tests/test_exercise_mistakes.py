@@ -414,6 +414,30 @@ def test_each_lesson_checks_its_answers_through_the_catalogue(path: Path) -> Non
     print(f"{path.stem}: {tested} written mistakes tested")
 
 
+def _grader_lesson():
+    """The grader's per-lesson calibration (its module moves with the sandboxed grader)."""
+    try:
+        from course_tools.grading import lesson as graded
+    except ImportError:
+        from course_tools import grade_session as graded
+    return graded
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_the_notebook_forbids_what_the_grader_forbids(path: Path) -> None:
+    """An answer that calls the function it is asked to write fails in the notebook (and in
+    `make progress`) exactly when `course grade` gives it 'uses-reference': the catalogue's
+    ``forbidden`` equals what the grader finds by tracing the reference and the solution."""
+    graded = _grader_lesson()
+    lesson = graded.Lesson(path)
+    assert lesson.error is None, lesson.error
+    for exercise in lesson.exercises:
+        answer_id = exercise.answers[0].grade_id
+        declared = set(checks._forbidden_keys(exercises.get(answer_id).forbidden))
+        assert exercise.problem is None, exercise.problem
+        assert declared == exercise.forbidden, (answer_id, sorted(exercise.forbidden))
+
+
 def test_every_catalogue_entry_and_written_mistake_belongs_to_an_exercise() -> None:
     ids = {c.metadata.nbgrader.grade_id for p in LESSONS for c in notebooks.read(p).cells
            if notebooks.is_answer_cell(c)}

@@ -56,7 +56,7 @@ def _matrix(rng: np.random.Generator):
     return rnn.matrix_with_spectral_radius(D, rho, seed=int(rng.integers(1000))), K
 
 
-def power_norms_reference(W, K):
+def _power_norms_reference(W, K):
     """``rnn.gradient_norms_vs_distance`` of a linear RNN: ``||W^k||_2``, k = 0 .. K-1."""
     return rnn.gradient_norms_vs_distance(W, K, nonlinearity="linear")
 
@@ -64,7 +64,7 @@ def power_norms_reference(W, K):
 _m = mistakes_of("l02_power_norms")
 POWER_NORMS = Check(
     name="power_norms",
-    reference=power_norms_reference,
+    reference=_power_norms_reference,
     cases=[_matrix],
     trials=10,
     rtol=1e-6,

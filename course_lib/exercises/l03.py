@@ -314,7 +314,7 @@ ADDITIVE_CASES = [_additive_case(3, 5, 4, 6, 7), _additive_case(4, 2, 5, 3, 6),
                   _additive_case(2, 6, 3, 5, 4, np.float32), _additive_case(5, 3, 6, 2, 8)]
 
 
-def additive_reference(q, k, Wq, Wk, v):
+def _additive_reference(q, k, Wq, Wk, v):
     """The course_lib (torch) additive score with these weights: ``(T, S)``."""
     score = AdditiveScore(Wq.shape[1], Wk.shape[1], Wq.shape[0]).double()
     with torch.no_grad():
@@ -332,7 +332,7 @@ def _pairs(q, k, Wq, Wk):
 _m = mistakes_of("l03_additive")
 ADDITIVE = Check(
     name="additive_scores",
-    reference=additive_reference,
+    reference=_additive_reference,
     cases=ADDITIVE_CASES,
     mistakes=[
         _m("no_tanh", "forgot the tanh between the projections and v",
@@ -375,7 +375,7 @@ BUG_CASES = [_bug_case(8, 8, 8, 8), _bug_case(3, 5, 4, 6), _bug_case(8, 8, 8, 8)
              _bug_case(6, 2, 3, 5, np.float32), _bug_case(4, 7, 5, 3)]
 
 
-def bug_reference(Q, K, V):
+def _bug_reference(Q, K, V):
     """The attention output only: ``numpy_ref.scaled_dot_product_attention(Q, K, V)[0]``."""
     return numpy_ref.scaled_dot_product_attention(Q, K, V)[0]
 
@@ -393,7 +393,7 @@ def _fixed(scale=lambda Q, K, V: np.sqrt(K.shape[-1]), axis=-1, scores=None, com
 _m = mistakes_of("l03_bug_hunt")
 BUG_HUNT = Check(
     name="fixed_attention",
-    reference=bug_reference,
+    reference=_bug_reference,
     cases=BUG_CASES,
     mistakes=[
         _m("kept_1_and_6", "kept mistakes (1) and (6), the element-wise pairing q_i * k_i and "

@@ -33,7 +33,7 @@ def _step(vocab: int, embed: int, hidden: int, enc: int, B: int, S: int):
     return make
 
 
-def decoder_step_reference(decoder, y_prev, h, enc_out, mask):
+def _decoder_step_reference(decoder, y_prev, h, enc_out, mask):
     """``GRUDecoder.step`` with attention: ``(logits, new state, weights)``."""
     with torch.no_grad():
         return decoder.step(y_prev, h, enc_out, mask, summary=None)
@@ -54,7 +54,7 @@ def _decoder(cell_input="emb_ctx", out_state="new", masked=True, out_input="stat
 _m = mistakes_of("l04_decoder_step")
 DECODER_STEP = Check(
     name="decoder_step",
-    reference=decoder_step_reference,
+    reference=_decoder_step_reference,
     cases=[_step(11, 6, 8, 10, 3, 7), _step(9, 5, 7, 12, 2, 5), _step(13, 4, 9, 6, 4, 6)],
     trials=6,
     mistakes=[

@@ -123,7 +123,7 @@ def _layer(rng: np.random.Generator):
     return layer, torch.randn(B, S, 16), masks.padding_mask(lengths, max_len=S)
 
 
-def encoder_layer_reference(layer, x, mask):
+def _encoder_layer_reference(layer, x, mask):
     """``EncoderLayer.forward`` (post-norm) with the padding mask."""
     with torch.no_grad():
         return layer(x, key_padding_mask=mask)
@@ -151,7 +151,7 @@ def _in_no_grad(function):
 _m = mistakes_of("l05_encoder_layer")
 ENCODER_LAYER = Check(
     name="my_encoder_layer",
-    reference=encoder_layer_reference,
+    reference=_encoder_layer_reference,
     cases=[_layer],
     adapt=_in_no_grad,
     mistakes=[

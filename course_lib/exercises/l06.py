@@ -29,7 +29,7 @@ def _causal_case(D: int):
     return make
 
 
-def causal_reference(x, w_q, w_k, w_v):
+def _causal_reference(x, w_q, w_k, w_v):
     """``scaled_dot_product_attention`` of the projections with the causal mask."""
     mask = masks.causal_mask(x.shape[1])
     return scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, mask=mask)[0]
@@ -52,7 +52,7 @@ def _causal(scale=lambda x: math.sqrt(x.shape[-1]), allowed=lambda T: masks.caus
 _m = mistakes_of("l06_causal_attention")
 CAUSAL = Check(
     name="causal_self_attention",
-    reference=causal_reference,
+    reference=_causal_reference,
     cases=[_causal_case(8), _causal_case(4), _causal_case(6)],
     trials=6,
     mistakes=[
@@ -77,7 +77,7 @@ def _logits(rng: np.random.Generator):
     return logits, float(rng.choice([0.5, 0.8, 2.0])), int(rng.integers(2, V))
 
 
-def probs_reference(logits, temperature, top_k):
+def _probs_reference(logits, temperature, top_k):
     """The softmax of ``sampling.top_k_filter(logits / temperature, top_k)``."""
     return torch.softmax(sampling.top_k_filter(logits / temperature, top_k), dim=-1)
 
@@ -90,7 +90,7 @@ def _keep_without_renormalising(logits, temperature, top_k):
 _m = mistakes_of("l06_temperature_top_k")
 PROBS = Check(
     name="next_token_probs",
-    reference=probs_reference,
+    reference=_probs_reference,
     cases=[_logits],
     mistakes=[
         _m("times_temperature", "multiplied the logits by the temperature instead of dividing",
@@ -115,7 +115,7 @@ def _cache_case(rng: np.random.Generator):
             _tensor(rng, B, H, S, Dh), _tensor(rng, B, H, S, Dh))
 
 
-def cache_reference(q, k, v, k_cache, v_cache):
+def _cache_reference(q, k, v, k_cache, v_cache):
     """A :class:`KVCache` holding the cached keys and values, appended with the new ones,
     and attention over all of them: ``(out, k_all, v_all)``."""
     cache = KVCache()
@@ -140,7 +140,7 @@ def _cached(order="cache_first", attend_to="all", dim=-2, scaled=True):
 _m = mistakes_of("l06_kv_cache_step")
 CACHE = Check(
     name="cached_attention_step",
-    reference=cache_reference,
+    reference=_cache_reference,
     cases=[_cache_case],
     mistakes=[
         _m("without_self", "attended only to the cached tokens and forgot the new token's own "

@@ -48,7 +48,7 @@ def _rope_case(rng: np.random.Generator):
     return x, int(rng.integers(1, 9))
 
 
-def rope_reference(x, offset):
+def _rope_reference(x, offset):
     """``positions.RotaryEmbedding(Dh)(x, offset=offset)``."""
     return positions.RotaryEmbedding(x.shape[1])(x, offset=offset)
 
@@ -67,7 +67,7 @@ def _rope(x, offset, sign=1.0, exponent=2.0, halves=False):
 _m = mistakes_of("l07_rope")
 ROPE = Check(
     name="apply_rope",
-    reference=rope_reference,
+    reference=_rope_reference,
     cases=[_rope_case],
     mistakes=[
         _m("no_offset", "ignored offset: the first row sits at position offset, not 0",

@@ -70,7 +70,7 @@ def _cross_case(d: int):
     return make
 
 
-def cross_reference(words, patches, w_q, w_k, w_v):
+def _cross_reference(words, patches, w_q, w_k, w_v):
     """``scaled_dot_product_attention`` with queries from the words, keys and values from
     the patches: ``(out, weights)``."""
     return scaled_dot_product_attention(words @ w_q, patches @ w_k, patches @ w_v)
@@ -88,7 +88,7 @@ def _cross(askers="words", dim=-1, scale=lambda d: d ** 0.5):
 _m = mistakes_of("l08_cross_attention")
 CROSS = Check(
     name="cross_attend",
-    reference=cross_reference,
+    reference=_cross_reference,
     cases=[_cross_case(4), _cross_case(6)],
     mistakes=[
         _m("patches_ask", "let the patches attend to the words: the queries must come from the "

@@ -263,6 +263,7 @@ class Mistake:
     raised: Callable[..., bool] | None = None
 
     def message(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+        """The text, in the notebook's language, with the fields of these inputs."""
         fields: dict[str, Any] = {}
         if self.details is not None:
             try:
