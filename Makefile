@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python >= 3.10:
 #   make lab    run the course (JupyterLab on your own copies in learner/)
-#   make test   run every test: ruff, course_lib unit tests, nbval over every notebook
+#   make test   run every test: ruff, course_lib unit tests, every lesson (run once), decks
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ JUPYTER_ARGS ?=
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: grade test-nbgrader lab progress test unit notebooks lint course check-release doctor benchmarks clean-notebooks clean slides
+.PHONY: grade test-nbgrader lab progress test unit notebooks nbval lint course check-release doctor benchmarks clean-notebooks clean slides
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,14 +32,19 @@ endif
 progress: $(STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
 	$(BIN)/python -m course_tools progress $(LESSON) $(PROGRESS_LESSONS)
 
+# Each lesson is executed once per run (tests/test_lessons.py, into build/executed/); the deck
+# tests and other tests that need executed lessons reuse those copies.
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests notebooks $(NBVAL)
-
-unit: $(STAMP)  ## course_lib unit tests only
 	$(BIN)/python -m pytest tests
 
-notebooks: $(STAMP)  ## nbval over the notebooks only
+unit: $(STAMP)  ## unit tests only: no lesson executed, no deck built
+	$(BIN)/python -m pytest tests -m "not lessons"
+
+notebooks: $(STAMP)  ## every lesson runs top to bottom (errors fail; GPU cells skipped without CUDA)
+	$(BIN)/python -m pytest tests/test_lessons.py
+
+nbval: $(STAMP)  ## the same with nbval, straight from notebooks/
 	$(BIN)/python -m pytest notebooks $(NBVAL)
 
 lint: $(STAMP)

@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="build from the stored notebooks without running them "
                              "(no plots or results; a quick look at slides and notes)")
     slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    slides.add_argument("--pdf", action="store_true",
+                        help="also print each deck's handout, NN_topic.pdf: one page per slide")
     _add_grade_parser(commands)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
@@ -180,7 +182,7 @@ def build_slides(args: argparse.Namespace) -> int:
     try:
         paths = slides.resolve_lessons(args.lessons)
         decks = slides.build(paths, args.out, None if args.no_outputs else args.executed,
-                             timeout=args.timeout)
+                             timeout=args.timeout, pdf=args.pdf)
     except (ValueError, RuntimeError) as error:
         print(f"course slides: {error}", file=sys.stderr)
         return 1

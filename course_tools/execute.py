@@ -17,7 +17,7 @@ import nbformat
 
 from course_tools import notebooks
 
-__all__ = ["GPU_SKIPPED", "disable_gpu_cells", "execute"]
+__all__ = ["GPU_SKIPPED", "LessonFailed", "disable_gpu_cells", "execute", "execute_lesson"]
 
 GPU_SKIPPED = 'print("Skipped: this cell needs a CUDA GPU.")'
 
@@ -61,3 +61,44 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, *, timeout: int = 600,
             if manager.has_kernel:
                 manager.shutdown_kernel(now=False)
     return nb
+
+
+class LessonFailed(RuntimeError):
+    """A lesson stopped with an error: the message names the notebook, the cell (index in
+    the notebook and id) and gives the traceback."""
+
+
+def execute_lesson(path: Path, target: Path, *, timeout: int = 600) -> nbformat.NotebookNode:
+    """Execute the lesson at ``path`` once (cells tagged ``gpu`` skipped without CUDA, as
+    the tests skip them), write the executed copy to ``target`` (also when it fails, so
+    that the failure can be opened) and return it. Outputs are not compared with anything:
+    an error fails, as ``nbval-lax`` does. Raises :class:`LessonFailed`.
+    """
+    from nbclient.exceptions import CellExecutionError
+
+    nb = notebooks.read(path)
+    try:
+        execute(nb, path.parent, timeout=timeout)
+    except CellExecutionError as error:
+        index, cell = next(((i, c) for i, c in enumerate(nb.cells)
+                            if c.cell_type == "code"
+                            and "raises-exception" not in notebooks.tags(c) and any(
+                                o.get("output_type") == "error" for o in c.get("outputs", []))),
+                           (None, None))
+        where = (f"cell {index} (id {cell.get('id')})" if cell is not None
+                 else "a cell (it timed out or the kernel died)")
+        _write(nb, target)
+        raise LessonFailed(f"{path.name}: {where} failed:\n{_plain(str(error))}") from None
+    _write(nb, target)
+    return nb
+
+
+def _write(nb: nbformat.NotebookNode, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+
+
+def _plain(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)   # no terminal colours in a test report

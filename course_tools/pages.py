@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["lesson_html", "rewrite_links", "write_glossary", "local_links"]
+__all__ = ["glossary_body", "lesson_html", "rewrite_links", "write_glossary", "local_links"]
 
 _HREF = re.compile(r'href="([^"#:]+?)(\.md|\.ipynb)(#[^"]*)?"')
 
@@ -33,17 +33,43 @@ def lesson_html(nb: nbformat.NotebookNode) -> str:
     return rewrite_links(page)
 
 
-def write_glossary(glossary: str | Path, out_dir: str | Path) -> Path:
-    """Render the glossary (Markdown) to ``out_dir/GLOSSARY.html``, keeping its anchors."""
+def glossary_body(text: str) -> str:
+    """The glossary's Markdown as HTML for readers: its title and one line of introduction,
+    then the terms (tables rendered); the notes for contributors (how to add a row) left out."""
     import mistune
 
-    text = Path(glossary).read_text(encoding="utf-8")
-    body = rewrite_links(mistune.html(text))
+    lines = text.split("\n")
+    first_section = next((i for i, line in enumerate(lines) if line.startswith("## ")),
+                         len(lines))
+    title = next((line for line in lines[:first_section] if line.startswith("# ")), "")
+    intro = ("Every key term the lessons introduce, in English and Chinese. "
+             "每个课程关键术语的英文与中文。")
+    reader = "\n".join([title, "", intro, "", *lines[first_section:]])
+    render = mistune.create_markdown(plugins=["table"], escape=False)
+    return rewrite_links(render(reader))
+
+
+def write_glossary(glossary: str | Path, out_dir: str | Path, *,
+                   font_css: str | None = None) -> Path:
+    """Render the glossary (Markdown) to ``out_dir/GLOSSARY.html``, keeping its anchors.
+
+    ``font_css``: a style sheet (relative to ``out_dir``) with the bundled CJK font, so the
+    中文 column renders on a machine without Chinese fonts (the decks pass theirs)."""
+    body = glossary_body(Path(glossary).read_text(encoding="utf-8"))
+    font_link = f'<link rel="stylesheet" href="{html.escape(font_css)}">' if font_css else ""
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape('Glossary · 术语表')}</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-            "td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}"
-            ":target{background:#ffa}</style></head><body>\n" + body + "</body></html>\n")
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape('Glossary · 术语表')}</title>{font_link}"
+            "<style>body{font-family:Helvetica,Arial,'Noto Sans SC Variable','Noto Sans CJK SC',"
+            "sans-serif;max-width:64em;margin:2em auto;padding:0 1em;line-height:1.45;"
+            "color:#222}table{border-collapse:collapse;width:100%;margin:0.5em 0 1.5em}"
+            "td,th{border-bottom:1px solid #ddd;padding:.35em .6em;text-align:left;"
+            "vertical-align:top}th{border-bottom:2px solid #555}td:first-child{white-space:"
+            "nowrap;font-weight:600}h2{margin-top:1.6em;color:#2a76dd}"
+            "code{font-family:'DejaVu Sans Mono',Menlo,Consolas,'Noto Sans SC Variable',"
+            "monospace;background:#f3f3f3}"
+            "tr:has(a:target){background:#fff3b0;outline:3px solid #e0a800}</style></head><body>\n"
+            + body + "</body></html>\n")
     path = Path(out_dir) / "GLOSSARY.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

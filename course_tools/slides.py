@@ -18,6 +18,7 @@ folder works from a USB stick in a room without network.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -32,19 +33,39 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks, pages
+from course_tools import browser as course_browser
+from course_tools import deck_browser, deck_layout, notebooks, pages
 from course_tools.execute import execute
 
 __all__ = [
-    "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck", "build",
-    "deck_notebook", "install_assets", "is_current", "lesson_title", "offline_problems",
-    "resolve_lessons", "slide_count", "slide_type", "talk_problems",
+    "DECK_TEXT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck",
+    "DeckOverflow", "build", "check_card", "deck_notebook", "deck_slides", "install_assets",
+    "is_current", "lesson_title", "offline_problems", "resolve_lessons", "slide_count",
+    "slide_type", "talk_problems",
 ]
 
 SLIDES_DIR = Path(__file__).resolve().parents[1] / "slides"
 MIN_SLIDES, MAX_SLIDES = 10, 40          # a coherent talk: roughly 10-40 slides per lesson
-MAX_OUTPUT_LINES = 16                    # longer printed outputs are trimmed on the slide
-_KEEP_LINES = 12                         # ... to their first 12 lines and a note
+MAX_OUTPUT_LINES = 12                    # longer printed outputs are trimmed on the slide
+_KEEP_LINES = 10                         # ... to their first 10 lines and a note
+_OUTPUT_CHARS_PER_LINE = 100             # 20 px monospace across the slide: longer lines wrap
+# The words a deck adds to the lesson, per language (``course slides --lang``).
+DECK_TEXT = {
+    "en": {"continued": "{} (cont.)", "continued_note": "(Continued.) {}",
+           "trimmed": "... {} more lines in the notebook",
+           "check": "**Check{points}** (locked cell): runs `{fn}` on random inputs and "
+                    "compares it with the course's reference{ref}.",
+           "check_mistakes": "It names these mistakes when it sees them:",
+           "check_more": "... and {} more",
+           "points": ", {} point{}"},
+    "zh": {"continued": "{}（续）", "continued_note": "（续）{}",
+           "trimmed": "……还有 {} 行，见笔记本",
+           "check": "**检查{points}**（锁定单元格）：用随机输入运行 `{fn}`，"
+                    "与课程的参考实现{ref}比较。",
+           "check_mistakes": "它能识别并指出这些错误：",
+           "check_more": "……另有 {} 个",
+           "points": "，{} 分{}"},
+}
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 # What `course slides` copies from the npm packages into assets/ (source -> destination).
 _VENDOR = {
@@ -74,6 +95,8 @@ class Deck:
     slides: int
     notes: int
     outputs: str   # where its outputs came from: "executed copy", "executed now", "no outputs"
+    lesson_slides: int = 0   # slides the lesson's metadata marks (before long ones are split)
+    pdf: str = ""            # the handout next to the deck, if printed
 
 
 # ---------------------------------------------------------------------------- the talk
@@ -300,15 +323,18 @@ def is_current(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode) -
                    for _, c in notebooks.code_cells(executed) for output in c.get("outputs", []))
 
 
-def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
-                  ) -> nbformat.NotebookNode:
+def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode,
+                  lang: str = "en") -> nbformat.NotebookNode:
     """The notebook a deck shows: the lesson's cells (exercises as in the student release)
     with the outputs of the executed copy, made fit for a slide.
 
-    Answer and test cells show no outputs (the solution's results would give it away);
-    progress bars and stderr are dropped; long printed outputs are trimmed; tracebacks
-    shrink to their last line; links to the glossary and to other lessons point at the
-    pages next to the deck. Raises ``ValueError`` if the executed copy lacks a code cell.
+    Answer cells show the task (the stub) without outputs; a test cell is replaced by a
+    card saying what its check tests (:func:`check_card`), not its code; cells tagged
+    ``gpu`` are left out; the title slide's set-up code is left out; fragments show at
+    once (one click, one slide); progress bars and stderr are dropped; long printed outputs
+    are trimmed; tracebacks shrink to their last line; links to the glossary and to other
+    lessons point at the pages next to the deck. Raises ``ValueError`` if the executed copy
+    lacks a code cell.
     """
     released = notebooks.student_version(source)
     outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
@@ -318,23 +344,86 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
         raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
                          f"it again (`make course`, or delete it and run `course slides`)")
     deck = copy.deepcopy(released)
+    cells, title_slide = [], True
     for cell in deck.cells:
+        kind = slide_type(cell)
+        if kind in {"slide", "subslide"} and cells:
+            title_slide = False
+        if kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell):
+            continue
         if cell.cell_type == "markdown":
             cell.source = _local_links(cell.source)
         elif cell.cell_type == "code":
-            hide = notebooks.is_answer_cell(cell) or notebooks.is_test_cell(cell)
-            cell.outputs = [] if hide else _slide_outputs(outputs[cell.get("id")])
+            if title_slide and kind not in {"slide", "subslide"}:
+                continue                         # imports and set-up: not for the room
+            if notebooks.is_test_cell(cell):
+                cell = _card_cell(cell, lang)
+            elif notebooks.is_answer_cell(cell):
+                cell.outputs = []
+            else:
+                cell.outputs = _slide_outputs(outputs[cell.get("id")], lang)
+        if kind == "fragment":
+            cell.metadata.setdefault("slideshow", {})["slide_type"] = "-"
+        cells.append(cell)
+    deck.cells = cells
     deck.metadata.pop("widgets", None)
     return deck
 
 
-def _slide_outputs(outputs: list) -> list:
+def _card_cell(test: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    card = nbformat.v4.new_markdown_cell(check_card(test, lang))
+    card.id = f"{test.get('id') or 'test'}-card"
+    card.metadata["slideshow"] = {"slide_type": slide_type(test)}
+    return card
+
+
+def check_card(test: nbformat.NotebookNode, lang: str = "en") -> str:
+    """What an exercise's locked test cell checks, in words, for its slide: the function it
+    runs, the reference it compares with, and the mistakes it names (the keys of a
+    ``mistakes=`` dictionary); not the test code, whose mistaken variants would give the
+    answer away on a projector."""
+    import ast
+
+    text = DECK_TEXT[lang]
+    fn, ref, mistakes = "…", "", []
+    try:
+        tree = ast.parse(notebooks.strip_hidden_tests(test.source))
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and ast.unparse(node.func).split(".")[-1] in {"check_function", "exercise",
+                                                            "check_module", "check"}]
+    if calls:
+        call = calls[0]
+        names = [a for a in call.args if isinstance(a, ast.Name | ast.Attribute)]
+        if names:
+            fn = ast.unparse(names[0])
+        if len(names) > 1:
+            ref = f" `{ast.unparse(names[1])}`"
+        for keyword in call.keywords:
+            if keyword.arg == "mistakes" and isinstance(keyword.value, ast.Dict):
+                mistakes = [k.value for k in keyword.value.keys
+                            if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    grading = test.metadata.get("nbgrader", {})
+    points = grading.get("points")
+    points_text = text["points"].format(points, "" if points == 1 or lang != "en" else "s") \
+        if points else ""
+    lines = [text["check"].format(points=points_text, fn=fn, ref=ref)]
+    if mistakes:
+        lines += ["", text["check_mistakes"], ""]
+        lines += [f"- {m[:90] + ('…' if len(m) > 90 else '')}" for m in mistakes[:4]]
+        if len(mistakes) > 4:
+            lines.append(f"- {text['check_more'].format(len(mistakes) - 4)}")
+    return "\n".join(lines)
+
+
+def _slide_outputs(outputs: list, lang: str = "en") -> list:
     kept = []
     for output in copy.deepcopy(outputs):
         if output.output_type == "stream":
             if output.name == "stderr":
                 continue                     # warnings and progress bars: not for the room
-            output.text = _trim(output.text)
+            output.text = _trim(output.text, lang)
         elif output.output_type == "error":
             output.traceback = [f"{output.ename}: {output.evalue}"]
         else:
@@ -342,17 +431,62 @@ def _slide_outputs(outputs: list) -> list:
             if _WIDGET in data:
                 continue                     # a progress bar's widget: no state on a slide
             if "text/plain" in data and len(data) == 1:
-                data["text/plain"] = _trim(data["text/plain"])
+                data["text/plain"] = _trim(data["text/plain"], lang)
+            if "text/html" in data:
+                data["text/html"] = _trim_table(data["text/html"], lang)
+            if "text/markdown" in data:
+                data["text/markdown"] = _trim_markdown_table(data["text/markdown"], lang)
         kept.append(output)
     return kept
 
 
-def _trim(text: str) -> str:
+def _trim(text: str, lang: str = "en") -> str:
     lines = text.rstrip("\n").split("\n")
-    if len(lines) <= MAX_OUTPUT_LINES:
+    screen = [max(1, -(-len(line) // _OUTPUT_CHARS_PER_LINE)) for line in lines]
+    if sum(screen) <= MAX_OUTPUT_LINES:
         return text
-    hidden = len(lines) - _KEEP_LINES
-    return "\n".join(lines[:_KEEP_LINES] + [f"... {hidden} more lines in the notebook"]) + "\n"
+    keep, used = 0, 0
+    while keep < len(lines) and used + screen[keep] <= _KEEP_LINES:
+        used += screen[keep]
+        keep += 1
+    keep = max(keep, 1)
+    if keep == 1 and screen[0] > _KEEP_LINES:   # one very long line: cut it
+        lines[0] = lines[0][:_KEEP_LINES * _OUTPUT_CHARS_PER_LINE - 3] + "..."
+    hidden = len(lines) - keep
+    note = [DECK_TEXT[lang]["trimmed"].format(hidden)] if hidden else []
+    return "\n".join(lines[:keep] + note) + "\n"
+
+
+_MAX_TABLE_ROWS = 5
+
+
+def _trim_table(page: str, lang: str = "en") -> str:
+    """An HTML table output (a data frame, say) with at most :data:`_MAX_TABLE_ROWS` body
+    rows on the slide, and a last row saying how many more the notebook has."""
+    rows = [m.start() for m in re.finditer(r"<tr\b", page, re.IGNORECASE)]
+    body = [r for r in rows if "<tbody" in page[:r].lower()] or rows[1:]
+    if len(body) <= _MAX_TABLE_ROWS:
+        return page
+    cut = body[_MAX_TABLE_ROWS]
+    end = page.lower().rfind("</tr>") + len("</tr>")
+    hidden = len(body) - _MAX_TABLE_ROWS
+    note = (f'<tr><td colspan="99" class="course-trimmed">'
+            f'{html.escape(DECK_TEXT[lang]["trimmed"].format(hidden).replace("lines", "rows"))}'
+            f"</td></tr>")
+    return page[:cut] + note + page[end:]
+
+
+def _trim_markdown_table(text: str, lang: str = "en") -> str:
+    """A Markdown table with at most :data:`_MAX_TABLE_ROWS` rows after its header."""
+    lines = text.rstrip("\n").split("\n")
+    rows = [i for i, line in enumerate(lines) if line.lstrip().startswith("|")]
+    if len(rows) <= _MAX_TABLE_ROWS + 2:
+        return text
+    keep = rows[_MAX_TABLE_ROWS + 2]
+    hidden = len(rows) - _MAX_TABLE_ROWS - 2
+    note = DECK_TEXT[lang]["trimmed"].format(hidden).replace("lines", "rows")
+    rest = [line for line in lines[rows[-1] + 1:]]
+    return "\n".join(lines[:keep] + ["", f"*{note}*", *rest]) + "\n"
 
 
 def _local_links(source: str) -> str:
@@ -362,19 +496,162 @@ def _local_links(source: str) -> str:
                   lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", source)
 
 
+# ---------------------------------------------------------------------------- layout
+
+class DeckOverflow(RuntimeError):
+    """A deck with slides whose content does not fit the 1280x720 slide."""
+
+
+def _groups(deck: nbformat.NotebookNode) -> list[tuple[deck_layout.Slide, list]]:
+    """The lesson's slides: a :class:`deck_layout.Slide` with its title, and its cells and
+    notes in order (``(cell, None)`` or ``(None, notes text)``)."""
+    groups: list[tuple[deck_layout.Slide, list]] = []
+    for cell in deck.cells:
+        kind = slide_type(cell)
+        if kind in {"slide", "subslide"} or not groups:
+            groups.append((deck_layout.Slide(), []))
+        slide, sequence = groups[-1]
+        if kind == "notes":
+            sequence.append((None, cell.source.strip()))
+            continue
+        if not slide.title and cell.cell_type == "markdown":
+            heading = re.search(r"^#{1,4} +(.+)$", cell.source, re.MULTILINE)
+            if heading:
+                slide.title = heading.group(1).strip()
+        sequence.append((cell, None))
+    for (before, _), (slide, _) in zip(groups, groups[1:], strict=False):
+        slide.title = slide.title or before.title    # a subslide without a heading
+    return groups
+
+
+_ESTIMATE = {"heading": 70.0, "markdown": 44.0, "code": deck_layout.CODE_LINE_HEIGHT,
+             "output": 25.0, "plot": 12.0}
+
+
+def _estimate(block: deck_layout.Block) -> float:
+    """A block's height without a browser (a rough guess: the build says it is unmeasured)."""
+    if block.kind == "plot":
+        return _ESTIMATE["plot"]
+    if block.kind == "code":
+        return 24 + _ESTIMATE["code"] * deck_layout._visual_lines(block.cell.source)
+    if block.kind == "output":
+        text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                       for o in block.cell.outputs)
+        return 16 + _ESTIMATE["output"] * max(1, deck_layout._visual_lines(text, 100))
+    lines = sum(max(1, -(-len(line) // 70)) for line in block.cell.source.split("\n"))
+    return (_ESTIMATE["heading"] if block.kind == "heading" else 12 + 41 * lines)
+
+
+def _blocks(groups, max_code_lines: int) -> list[tuple[deck_layout.Slide, list]]:
+    """Each group's sequence with cells cut into blocks (:func:`deck_layout.blocks_of`)."""
+    out = []
+    for slide, sequence in groups:
+        blocked = []
+        for cell, note in sequence:
+            if cell is None:
+                blocked.append((None, note))
+            else:
+                blocked += [(b, None) for b in deck_layout.blocks_of([cell], max_code_lines)]
+        out.append((slide, blocked))
+    return out
+
+
+def _deck_of(deck: nbformat.NotebookNode, parts: list[deck_layout.Slide],
+             lang: str) -> nbformat.NotebookNode:
+    """A notebook whose cells are ``parts``, one flat (horizontal) slide each."""
+    out = copy.deepcopy(deck)
+    out.cells = []
+    for n, part in enumerate(parts):
+        cells = []
+        if part.continued and part.title:
+            heading = nbformat.v4.new_markdown_cell(
+                "### " + DECK_TEXT[lang]["continued"].format(part.title))
+            heading.id = f"cont-{n}"
+            cells.append(heading)
+        cells += [copy.deepcopy(b.cell) for b in part.blocks]
+        if not cells:
+            continue
+        for k, cell in enumerate(cells):
+            cell.metadata["slideshow"] = {"slide_type": "slide" if k == 0 else "-"}
+        # the section it belongs to, for the tests and the notes rule (data-* on the slide)
+        kind = "content" if _needs_notes(part.title) else "exercise-or-summary"
+        cells[0].metadata["slideshow"]["data"] = {"title": part.title, "kind": kind}
+        if part.notes:
+            notes = nbformat.v4.new_markdown_cell("\n\n".join(part.notes))
+            notes.id = f"notes-{n}"
+            notes.metadata["slideshow"] = {"slide_type": "notes"}
+            cells.append(notes)
+        out.cells += cells
+    return out
+
+
+def deck_slides(deck: nbformat.NotebookNode, heights: dict[str, float] | None = None,
+                lang: str = "en") -> list[deck_layout.Slide]:
+    """The deck's slides after packing: every lesson slide split into parts that fit, with
+    ``heights`` (cell id -> slide pixels, from the browser) or estimated ones."""
+    max_lines = int((deck_layout.CONTENT_HEIGHT - deck_layout.CONTINUED_HEIGHT - 90)
+                    / deck_layout.CODE_LINE_HEIGHT)
+    parts = []
+    for slide, sequence in _blocks(_groups(deck), max_lines):
+        for block, _ in sequence:
+            if block is not None:
+                measured = (heights or {}).get(block.cell.id)
+                block.height = measured if measured is not None else _estimate(block)
+        parts += deck_layout.pack(slide, sequence, DECK_TEXT[lang]["continued_note"])
+    return parts
+
+
+def _unpacked(deck: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Every lesson slide as one deck slide, its cells cut into blocks: what the browser
+    measures."""
+    max_lines = int((deck_layout.CONTENT_HEIGHT - deck_layout.CONTINUED_HEIGHT - 90)
+                    / deck_layout.CODE_LINE_HEIGHT)
+    parts = []
+    for slide, sequence in _blocks(_groups(deck), max_lines):
+        part = deck_layout.Slide(title=slide.title)
+        for block, note in sequence:
+            if block is None:
+                part.notes.append(note)
+            else:
+                part.blocks.append(block)
+        parts.append(part)
+    return _deck_of(deck, parts, lang)
+
+
 @functools.cache
 def _exporter():
     # One exporter for every deck: setting up its templates costs more than a deck.
     from nbconvert import SlidesExporter
+    from traitlets.config import Config
 
-    return SlidesExporter(extra_template_basedirs=[str(SLIDES_DIR / "templates")],
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {"deck-hide-input"}
+    return SlidesExporter(config=config,
+                          extra_template_basedirs=[str(SLIDES_DIR / "templates")],
                           template_name="course", exclude_input_prompt=True,
                           exclude_output_prompt=True)
 
 
-def _render(nb: nbformat.NotebookNode, title: str) -> str:
-    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {"title": title}})
+def _render(nb: nbformat.NotebookNode, title: str, lang: str = "en") -> str:
+    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {"title": title,
+                                                                      "lang": lang}})
     return body
+
+
+def _overflow_problems(report: list[dict], name: str) -> list[str]:
+    problems = []
+    for slide in report:
+        worst = max(slide["overflow"].values())
+        if worst > 1 or slide["scroll"] > 1:
+            side = max(slide["overflow"], key=slide["overflow"].get)
+            problems.append(f"{name} slide {slide['index']} ({slide['title']!r}): content "
+                            f"{max(worst, slide['scroll']):.0f} px outside the slide ({side})")
+        for image in slide["images"]:
+            if not image["inside"]:
+                problems.append(f"{name} slide {slide['index']} ({slide['title']!r}): a plot "
+                                f"is not fully visible")
+    return problems
 
 
 # ---------------------------------------------------------------------------- pages
@@ -403,21 +680,33 @@ table {{ border-collapse: collapse; }} th, td {{ padding: 0.3em 0.8em; text-alig
 def _index_page(decks: list[Deck]) -> str:
     rows = "\n".join(
         f'<tr><td><a href="{html.escape(d.name)}">{html.escape(d.title)}</a></td>'
-        f"<td>{d.slides}</td><td>{d.notes}</td><td>{html.escape(d.outputs)}</td></tr>"
+        f"<td>{d.slides}</td><td>{d.notes}</td>"
+        f"<td>{_pdf_link(d)}</td><td>{html.escape(d.outputs)}</td></tr>"
         for d in decks)
     body = f"""<h1>Attention, from RNNs to Transformers: slides</h1>
 <p>One deck per lesson, built from the lesson notebooks. Everything loads from this folder:
 copy it to a USB stick and open <code>index.html</code> in a browser, no network needed.</p>
 <table>
-<thead><tr><th>lesson</th><th>slides</th><th>speaker notes</th><th>outputs</th></tr></thead>
+<thead><tr><th>lesson</th><th>slides</th><th>slides with notes</th><th>handout</th>
+<th>outputs</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
 </table>
-<p>In a deck: arrow keys or space to move, <b>S</b> opens the speaker view (notes, next slide,
-timer) in a second window, <b>F</b> full screen, <b>Esc</b> the overview.
-Key terms link to the <a href="GLOSSARY.html">glossary</a> (English / 中文).</p>"""
+<p>In a deck, slides follow one another in a single line: <b>→</b>, <b>space</b>,
+<b>Page Down</b> or a presenter's clicker go to the next slide, <b>←</b> or <b>Page Up</b>
+back. The number at the bottom left is the slide's number and its address
+(<code>#/7</code> is slide 7). <b>S</b> opens the speaker view (notes, next slide, timer) in a
+second window, <b>F</b> full screen, <b>Esc</b> the overview. The handout is a PDF with one
+page per slide (<code>course slides --pdf</code>). Key terms link to the
+<a href="GLOSSARY.html">glossary</a> (English / 中文).</p>"""
     return _PAGE.format(title="Slides: Attention, from RNNs to Transformers", body=body)
+
+
+def _pdf_link(deck: Deck) -> str:
+    if not deck.pdf:
+        return "—"
+    return f'<a href="{html.escape(deck.pdf)}">PDF</a>'
 
 
 def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
@@ -436,9 +725,30 @@ def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
     return ordered
 
 
+def _layout(deck_nb: nbformat.NotebookNode, target: Path, title: str, lang: str,
+            browser) -> tuple[list[deck_layout.Slide], list[str]]:
+    """Pack the deck's slides (measuring its blocks in ``browser`` when there is one), write
+    the deck to ``target``; returns its slides and what still overflows (measured)."""
+    heights = None
+    if browser is not None:
+        target.write_text(_render(_unpacked(deck_nb, lang), title, lang), encoding="utf-8")
+        heights = deck_browser.measure_blocks(browser, target)
+    parts = deck_slides(deck_nb, heights, lang)
+    target.write_text(_render(_deck_of(deck_nb, parts, lang), title, lang), encoding="utf-8")
+    if browser is None:
+        return parts, []
+    page = deck_browser.open_deck(browser, target)
+    try:
+        report = deck_browser.slide_report(page)
+    finally:
+        page.context.close()
+    return parts, _overflow_problems(report, target.name)
+
+
 def build(paths: list[Path], out: Path = Path("build/slides"),
           executed_dir: Path | None = Path("build/executed"), *, timeout: int = 600,
           cache: Path = Path(".cache/slides-npm"), glossary: Path = Path("GLOSSARY.md"),
+          pdf: bool = False, lang: str = "en", browser=None, measure: bool = True,
           log=print) -> list[Deck]:
     """Build a deck per notebook in ``paths`` into ``out``, with its assets, the glossary
     page and the index; return the decks built.
@@ -446,27 +756,61 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     ``executed_dir`` holds executed copies (``make course``): used when current (see
     :func:`is_current`), else the lesson is executed and its copy saved there. ``None``
     builds from the stored notebooks, without outputs (a quick look at slides and notes).
+    Slides are laid out with heights measured in headless Chromium (``browser``, or one
+    started here; estimated, with a warning, where there is none or ``measure`` is False);
+    a slide that still overflows raises :class:`DeckOverflow` naming it, after every deck
+    is written. ``pdf`` also prints each deck's handout, ``NN_topic.pdf``.
     """
+    if lang not in DECK_TEXT:
+        raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")
     if glossary.is_file():
-        pages.write_glossary(glossary, out)    # GLOSSARY.html, as next to build/html's pages
-    built = []
+        pages.write_glossary(glossary, out, font_css="assets/noto-sans-sc/index.css")
+    with contextlib.ExitStack() as stack:
+        if browser is None and measure:
+            browser = stack.enter_context(deck_browser.browser_session())
+            if browser is None:
+                log("note: no headless Chromium (see course_tools/browser.py): slide heights "
+                    "are estimated, not measured, and overflow is not checked")
+        if pdf and browser is None:
+            raise RuntimeError("`course slides --pdf` prints with headless Chromium: "
+                               + course_browser.INSTALL_HINT)
+        built, overflowing = _build_decks(paths, out, executed_dir, timeout, lang, pdf,
+                                          browser, log)
+    _write_index(out, built)
+    if overflowing:
+        raise DeckOverflow("slides that do not fit the 1280x720 slide (shorten the cell, "
+                           "split it, or mark a new slide in its metadata):\n  "
+                           + "\n  ".join(overflowing))
+    return built
+
+
+def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
+    built, overflowing = [], []
     for path in paths:
         start = time.perf_counter()
         source = notebooks.read(path)
         executed, origin = _outputs(path, executed_dir, timeout)
-        deck_nb = deck_notebook(source, executed)
+        deck_nb = deck_notebook(source, executed, lang)
         title = lesson_title(source, path.stem)
-        name = path.with_suffix(".html").name
-        (out / name).write_text(_render(deck_nb, title), encoding="utf-8")
-        notes = sum(slide_type(c) == "notes" for c in source.cells)
-        deck = Deck(name=name, title=title, slides=slide_count(source), notes=notes,
-                    outputs=origin)
+        target = out / path.with_suffix(".html").name
+        parts, problems = _layout(deck_nb, target, title, lang, browser)
+        overflowing += problems
+        handout = ""
+        if pdf:
+            pdf_path = target.with_suffix(".pdf")
+            pages_printed = deck_browser.print_pdf(browser, target, pdf_path)
+            if pages_printed != len(parts):
+                overflowing.append(f"{pdf_path.name}: {pages_printed} pages for "
+                                   f"{len(parts)} slides")
+            handout = pdf_path.name
+        deck = Deck(name=target.name, title=title, slides=len(parts),
+                    notes=sum(bool(p.notes) for p in parts), outputs=origin,
+                    lesson_slides=slide_count(source), pdf=handout)
         built.append(deck)
-        log(f"{name:<32} {deck.slides:3d} slides {notes:3d} notes  ({origin}) "
-            f"{time.perf_counter() - start:5.1f} s")
-        for problem in talk_problems(source):
+        log(f"{deck.name:<32} {deck.slides:3d} slides ({deck.lesson_slides} in the lesson), "
+            f"{deck.notes:3d} with notes  ({origin}) {time.perf_counter() - start:5.1f} s")
+        for problem in talk_problems(source) + problems:
             log(f"  note: {problem}")
-    _write_index(out, built)
-    return built
+    return built, overflowing

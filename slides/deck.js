@@ -32,35 +32,73 @@
   });
   typeset(document.querySelector(".reveal .slides"), "htmlAndMathml", ["notes"]);
 
-  // The title slide (the lesson's name and objectives) should fit without scrolling: if its
-  // text is a little long, make it a little smaller, down to 70 %.
-  function fitTitle() {
-    var title = Reveal.getSlides()[0];
-    var size = 1.0;
-    title.style.fontSize = "";
-    while (title.scrollHeight > title.clientHeight + 1 && size > 0.72) {
-      size -= 0.02;
-      title.style.fontSize = size + "em";
-    }
+  // A display formula wider than the slide is set a little smaller (down to 70 %) rather
+  // than cut off; slides are laid out only when shown, so fit each as it is shown.
+  function fitFormulas(slide) {
+    if (!slide) return;
+    slide.querySelectorAll(".katex-display").forEach(function (display) {
+      var size = 1.0;
+      display.style.fontSize = "";
+      while (display.scrollWidth > display.clientWidth + 1 && size > 0.72) {
+        size -= 0.04;
+        display.style.fontSize = size + "em";
+      }
+    });
   }
-  Reveal.on("ready", function () {
-    fitTitle();
-    document.fonts.ready.then(fitTitle);   // the CJK font arrives later and takes more room
+  Reveal.on("ready", function (event) {
+    fitFormulas(event.currentSlide);
+    if (Reveal.isPrintView && Reveal.isPrintView()) Reveal.getSlides().forEach(fitFormulas);
   });
-  Reveal.on("slidechanged", function (event) {
-    if (event.currentSlide === Reveal.getSlides()[0]) fitTitle();
-  });
+  Reveal.on("slidechanged", function (event) { fitFormulas(event.currentSlide); });
+  Reveal.on("pdf-ready", function () { Reveal.getSlides().forEach(fitFormulas); });
+
+  // The speaker view is a window reveal.js writes itself, without the course's fonts: give
+  // it the bundled CJK font, so Chinese in the notes is not drawn as boxes.
+  var fontSheet = new URL("assets/noto-sans-sc/index.css", document.baseURI).href;
+  var open = window.open;
+  window.open = function () {
+    var opened = open.apply(window, arguments);
+    if (opened && arguments[1] === "reveal.js - Notes") {
+      var addFont = function () {
+        var doc = opened.document;
+        if (!doc || !doc.head || doc.getElementById("course-cjk")) return;
+        var link = doc.createElement("link");
+        link.id = "course-cjk";
+        link.rel = "stylesheet";
+        link.href = fontSheet;
+        doc.head.appendChild(link);
+        var style = doc.createElement("style");
+        style.textContent = "body, .speaker-controls-notes .value { font-family: Helvetica, " +
+          "Arial, 'Noto Sans SC Variable', sans-serif; } pre, code { font-family: " +
+          "'DejaVu Sans Mono', Menlo, Consolas, 'Noto Sans SC Variable', monospace; }";
+        doc.head.appendChild(style);
+      };
+      // reveal.js writes the window's document right after opening it: add the font once
+      // that document is there (checked for a few seconds)
+      var tries = 0;
+      var timer = setInterval(function () {
+        tries += 1;
+        try { addFont(); } catch (error) { /* not written yet */ }
+        if (tries > 30) clearInterval(timer);
+      }, 100);
+    }
+    return opened;
+  };
 
   Reveal.initialize({
     width: 1280,            // 16:9, the shape of today's projectors
     height: 720,
     margin: 0.03,
-    center: false,          // long slides scroll from the top instead of being cut off
+    center: false,          // slides fill from the top, as the deck builder measured them
     hash: true,             // the address names the slide: reload keeps your place
+    hashOneBasedIndex: true,  // ... as #/7 for slide 7, the number shown on it
+    navigationMode: "linear", // right arrow, space, Page Down and a clicker reach every slide
     slideNumber: "c/t",
     showSlideNumber: "all",
     transition: "slide",
     transitionSpeed: "fast",
+    pdfMaxPagesPerSlide: 1,   // the handout: one page per slide
+    pdfSeparateFragments: false,
     plugins: [RevealNotes],
   });
 })();

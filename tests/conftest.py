@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from pathlib import Path
 
 import pytest
 import torch
 
 from course_tools import browser as course_browser
-
-LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -53,26 +51,62 @@ def browser():
 
 @pytest.fixture
 def offline_page(browser):
-    """A fresh 1280x720 page that may reach only this machine (files, loopback servers).
-
-    Every request to another host is aborted and recorded in ``page.blocked_requests``;
-    ``page.console_errors`` collects console errors and ``page.failed_requests`` the URLs
-    of requests that failed (blocked ones included).
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    page.blocked_requests, page.console_errors, page.failed_requests = [], [], []
-
-    def only_this_machine(route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("file:", "data:", "blob:")) or host in LOOPBACK:
-            route.continue_()
-        else:
-            page.blocked_requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_this_machine)
-    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-    page.on("requestfailed", lambda req: page.failed_requests.append(req.url))
+    """A fresh 1280x720 page that may reach only this machine (see
+    :func:`course_tools.browser.offline_page`)."""
+    page = course_browser.offline_page(browser)
     yield page
-    context.close()
+    page.context.close()
+
+
+# ---------------------------------------------------------------------------- lessons
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "build" / "executed"
+
+
+class ExecutedLessons:
+    """Executed copies of the lessons in ``build/executed/``, each lesson run at most once
+    per test session.
+
+    ``executed(name)`` (a lesson number, file name or path) returns the path of a current
+    executed copy: one run in this session, else one on disk whose code cells are the
+    lesson's (:func:`course_tools.slides.is_current`), else the lesson is executed now.
+    ``fresh=True`` (the lesson tests) ignores copies from earlier sessions: the library may
+    have changed since. A lesson that failed fails every caller with the same message.
+    """
+
+    def __init__(self, folder: Path = EXECUTED) -> None:
+        self.folder = folder
+        self.done: dict[str, Path | str] = {}
+
+    def path_of(self, name: str | Path) -> Path:
+        from course_tools import slides
+
+        if Path(name).suffix == ".ipynb":
+            return ROOT / "notebooks" / Path(name).name
+        return slides.resolve_lessons([str(name)], ROOT / "notebooks")[0]
+
+    def __call__(self, name: str | Path, *, fresh: bool = False) -> Path:
+        from course_tools import execute, notebooks, slides
+
+        path = self.path_of(name)
+        target = self.folder / path.name
+        if path.name not in self.done and not fresh and target.is_file():
+            if slides.is_current(notebooks.read(path), notebooks.read(target)):
+                self.done[path.name] = target
+        if path.name not in self.done:
+            try:
+                execute.execute_lesson(path, target)
+                self.done[path.name] = target
+            except execute.LessonFailed as error:
+                self.done[path.name] = str(error)
+        result = self.done[path.name]
+        if isinstance(result, str):
+            pytest.fail(result, pytrace=False)
+        return result
+
+
+@pytest.fixture(scope="session")
+def executed_lesson() -> ExecutedLessons:
+    """``executed_lesson("03")`` -> path of lesson 03 executed (see :class:`ExecutedLessons`)."""
+    return ExecutedLessons()

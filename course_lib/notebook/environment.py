@@ -262,10 +262,9 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
     try:
         import matplotlib.pyplot as plt
 
-        plt.rcParams.update(
-            {"figure.figsize": (7.0, 3.6), "figure.dpi": 100, "axes.grid": True,
-             "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
-        )
+        from course_lib.notebook import plots
+
+        plots.use_course_style()
         font = _use_cjk_font_if_available(plt)
     except ImportError:
         pass

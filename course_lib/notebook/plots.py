@@ -19,7 +19,18 @@ __all__ = [
     "cjk_label", "word_weights", "plot_curves", "alignment_heatmap", "accuracy_by_length",
     "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
     "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
+    "PLOT_STYLE", "MAX_FIGURE_WIDTH", "use_course_style", "smallest_font",
 ]
+
+# The course's plot style: text large enough to read on a projected 1280x720 slide (a
+# 12-inch figure shown full width: 13 pt is about 18 px) and in a JupyterLab column.
+PLOT_STYLE = {
+    "figure.figsize": (7.0, 3.6), "figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False,
+    "font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 13,
+    "ytick.labelsize": 13, "legend.fontsize": 12, "figure.titlesize": 16,
+}
+MAX_FIGURE_WIDTH = 12.0   # inches: wider figures shrink their text below readable on a slide
 
 
 def to_numpy(x, dtype=None) -> np.ndarray:
@@ -524,3 +535,54 @@ def plot_loss_by_position(loss_per_position, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("characters of context seen (position in the window)")
     ax.set_ylabel("loss (nats per character)")
     return ax
+
+
+# --- style and inline figures ------------------------------------------------------------
+
+def smallest_font(fig) -> float | None:
+    """The smallest font size (points) among the figure's tick labels, axis labels, titles
+    and legends: what a reader at the back of the room must still read. None if no text."""
+    sizes = []
+    for ax in fig.axes:
+        texts = [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.title, ax.xaxis.label,
+                 ax.yaxis.label]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += legend.get_texts()
+        sizes += [t.get_fontsize() for t in texts if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
+
+def _retina_png(fig):
+    """A figure as a pixel-doubled PNG (sharp on a 1080p projector and a high-dpi laptop),
+    with its 1x size and smallest font in the display metadata (read by the deck builder)."""
+    from IPython.core.pylabtools import retina_figure
+
+    found = retina_figure(fig, bbox_inches="tight")
+    if found is None:
+        return None
+    data, metadata = found
+    font = smallest_font(fig)
+    if font is not None:
+        metadata["course"] = {"font_pt": round(float(font), 2), "dpi": float(fig.dpi)}
+    return data, metadata
+
+
+def use_course_style() -> None:
+    """Apply :data:`PLOT_STYLE`; in IPython, show figures as 2x PNG with their metadata."""
+    plt.rcParams.update(PLOT_STYLE)
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    # The inline backend installs its own PNG formatter when pyplot first loads it: load it
+    # now, so that ours (installed after) is the one that stays.
+    backend_module = getattr(plt, "_get_backend_mod", None)
+    if backend_module is not None:
+        backend_module()
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, _retina_png)

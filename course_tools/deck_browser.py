@@ -1,0 +1,165 @@
+"""What ``course slides`` asks a headless browser: how tall each block is on a slide, which
+slides still overflow, and the PDF handout.
+
+The deck is opened from the file system at its design size (1280x720). Reveal.js shows one
+slide at a time, so each question visits every slide in turn. The same measurements back the
+browser tests (``tests/test_slides.py``), which also run them at 1024x768 and 1920x1080.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["MEASURE_BLOCKS", "SLIDE_REPORT", "browser_session", "measure_blocks",
+           "open_deck", "print_pdf", "slide_report"]
+
+# Heights of every block (cell element, by its id) with its images left out: the packer
+# adds the images at the size it chooses.
+MEASURE_BLOCKS = """() => {
+  const heights = {};
+  const slides = Reveal.getSlides();
+  slides.forEach((slide, i) => {
+    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+    slide.querySelectorAll(':scope > .jp-Cell').forEach(cell => {
+      const id = (cell.id || '').replace(/^cell-id=/, '');
+      const scale = Reveal.getScale();
+      let height = cell.getBoundingClientRect().height / scale;
+      cell.querySelectorAll('.jp-OutputArea img').forEach(img => {
+        height -= img.getBoundingClientRect().height / scale;
+      });
+      heights[id] = height;
+    });
+  });
+  Reveal.slide(0, 0);
+  return heights;
+}"""
+
+# Per slide (visited in order): how far its content reaches outside the slide on each side
+# (slide pixels, 0 when inside), its images (displayed size, natural size, fully visible),
+# and the slide number shown and the address.
+SLIDE_REPORT = """() => {
+  const report = [];
+  const scale = Reveal.getScale();
+  const slides = Reveal.getSlides();
+  slides.forEach((slide, i) => {
+    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+    const box = slide.getBoundingClientRect();
+    let top = box.top, bottom = box.bottom, left = box.left, right = box.right;
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_ELEMENT);
+    while (walker.nextNode()) {
+      const el = walker.currentNode;
+      // notes are not shown; KaTeX's MathML copy is clipped away; an SVG's paths are
+      // clipped by the SVG itself (KaTeX draws long square-root signs that way)
+      // inside KaTeX's typeset formula, its own struts sit anywhere: its box counts
+      if (el.closest('aside.notes, .katex-mathml') || el.ownerSVGElement) continue;
+      if (el.parentElement && el.parentElement.closest('.katex-html')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none') continue;
+      top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
+      left = Math.min(left, r.left); right = Math.max(right, r.right);
+      if (el.classList.contains('katex-html') && el.offsetWidth > 0) {
+        // a formula wider than its line: its box stays the line's width, its ink does not
+        right = Math.max(right, r.left + el.scrollWidth * r.width / el.offsetWidth);
+      }
+    }
+    const images = [...slide.querySelectorAll('.jp-OutputArea img')].map(img => {
+      const r = img.getBoundingClientRect();
+      return {width: r.width / scale, height: r.height / scale,
+              font_px: parseFloat(img.dataset.fontPx || '0') * (r.width / scale) /
+                       parseFloat(img.getAttribute('width') || r.width / scale),
+              inside: r.top >= box.top - 1 && r.bottom <= box.bottom + 1 &&
+                      r.left >= box.left - 1 && r.right <= box.right + 1,
+              loaded: img.complete && img.naturalWidth > 0};
+    });
+    const heading = slide.querySelector('h1, h2, h3, h4');
+    report.push({
+      index: i + 1,
+      section: slide.dataset.title || '',
+      kind: slide.dataset.kind || '',
+      title: heading ? heading.textContent.replace('\u00b6', '').replace(/\\s+/g, ' ')
+                               .trim().slice(0, 70) : '',
+      overflow: {top: (box.top - top) / scale, bottom: (bottom - box.bottom) / scale,
+                 left: (box.left - left) / scale, right: (right - box.right) / scale},
+      scroll: slide.scrollHeight - slide.clientHeight,
+      images: images,
+      number: ((document.querySelector('.slide-number') || {}).textContent || '')
+                .replace(/\\s+/g, ''),
+      hash: '#' + Reveal.getSlidePath(),   // the address reveal.js writes for this slide
+      notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent.trim()).join(' '),
+    });
+  });
+  Reveal.slide(0, 0);
+  return report;
+}"""
+
+
+@contextlib.contextmanager
+def browser_session() -> Iterator[object]:
+    """A headless Chromium for the build (Playwright), or ``None`` where there is none."""
+    from course_tools import browser as course_browser
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        yield None
+        return
+    executable = course_browser.find_chromium()
+    if executable is None:
+        yield None
+        return
+    with sync_playwright() as playwright:
+        chromium = course_browser.launch(playwright, executable)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_deck(browser, path: Path, width: int = 1280, height: int = 720, query: str = ""):
+    """A page showing the deck at ``path`` (no transitions), ready; close its context after."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(path.resolve().as_uri() + query)
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+    page.evaluate("() => document.fonts.ready.then(() => new Promise(requestAnimationFrame))")
+    page.evaluate("() => Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+    return page
+
+
+def measure_blocks(browser, path: Path) -> dict[str, float]:
+    """Height (slide pixels, images excluded) of every block of the deck, by cell id."""
+    page = open_deck(browser, path)
+    try:
+        return page.evaluate(MEASURE_BLOCKS)
+    finally:
+        page.context.close()
+
+
+def slide_report(page) -> list[dict]:
+    """:data:`SLIDE_REPORT` on an open deck page."""
+    return page.evaluate(SLIDE_REPORT)
+
+
+def print_pdf(browser, path: Path, pdf: Path) -> int:
+    """The handout: the deck printed with reveal.js's print view, one 1280x720 page per
+    slide. Returns the number of pages."""
+    page = open_deck(browser, path, query="?print-pdf")
+    try:
+        page.wait_for_function("() => document.querySelectorAll('.pdf-page').length > 0")
+        page.pdf(path=str(pdf), width="1280px", height="720px", print_background=True,
+                 margin={"top": "0", "right": "0", "bottom": "0", "left": "0"})
+    finally:
+        page.context.close()
+    return pdf_pages(pdf)
+
+
+def pdf_pages(pdf: Path) -> int:
+    """Pages of a PDF written by Chromium (counts its page objects)."""
+    import re
+
+    data = pdf.read_bytes()
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
