@@ -4,21 +4,36 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# What is installed comes from the lock in requirements/ (exact versions with hashes; `make lock`
+# writes it from pyproject.toml): the learner's set for `make lab`, plus the developers' tools
+# for `make test`. See course_tools/lock.py.
+LAB_STAMP := $(VENV)/.installed-lab
 STAMP  := $(VENV)/.installed
+INSTALL := $(BIN)/python -m course_tools.lock install
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 JUPYTER_ARGS ?=
 # Jupyter refuses to start as root (containers often are) unless told it is deliberate.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: grade test-nbgrader lab progress test unit notebooks nbval lint course check-release doctor benchmarks clean-notebooks clean slides
+.PHONY: lock grade test-nbgrader lab progress test unit notebooks nbval lint course check-release doctor benchmarks clean-notebooks clean slides site
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+
+$(LAB_STAMP): pyproject.toml requirements/lab.txt requirements/torch-cuda.txt | $(BIN)/python
+	$(INSTALL) lab
+	touch $(LAB_STAMP)
+
+$(STAMP): $(LAB_STAMP) requirements/dev.txt
+	$(INSTALL) dev
 	touch $(STAMP)
 
-lab: $(STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
+lock: | $(BIN)/python  ## resolve pyproject.toml anew (uv) and rewrite the lock in requirements/
+	$(BIN)/python -m pip install --quiet "uv>=0.9"
+	$(BIN)/python -m course_tools.lock update
+
+lab: $(LAB_STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
 	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
 
 # `make progress LESSON=03` (or `make progress 03`) checks one lesson: the numbers after
@@ -29,7 +44,7 @@ ifneq (,$(PROGRESS_LESSONS))
 $(eval $(PROGRESS_LESSONS):;@:)
 endif
 endif
-progress: $(STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
+progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
 	$(BIN)/python -m course_tools progress $(LESSON) $(PROGRESS_LESSONS)
 
 # Each lesson is executed once per run (tests/test_lessons.py, into build/executed/); the deck
@@ -56,6 +71,9 @@ course: $(STAMP)  ## execute every notebook headless: build/executed, build/html
 slides: $(STAMP)  ## offline reveal.js decks in build/slides (reuses `make course`'s executed copies)
 	$(BIN)/python -m course_tools slides
 
+site: $(STAMP)  ## the course as an offline website in build/site (reuses `make course`'s executed copies)
+	$(BIN)/python -m course_tools site
+
 check-release: $(STAMP)  ## student versions (blank answers) still run outside the exercises
 	$(BIN)/python -m course_tools.check_release
 
@@ -77,5 +95,5 @@ grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder/of/<student>/<l
 	$(BIN)/python -m course_tools grade $(SUBMISSIONS) --out $(RESULTS)
 
 test-nbgrader: $(STAMP)  ## nbgrader generate_assignment + autograde on lessons 00 and 03
-	$(BIN)/python -m pip install --quiet -e ".[instructor]"
+	$(INSTALL) instructor
 	REQUIRE_NBGRADER=1 $(BIN)/python -m pytest tests/test_nbgrader.py

@@ -9,6 +9,7 @@
     course progress [NN ...]    run the visible checks of the learner's copies (make progress)
     course grade SUBS --out DIR grade SUBS/<student>/<lesson>.ipynb: score table and feedback
     course slides [LESSON ...]  offline reveal.js decks of the lessons in build/slides
+    course site [LESSON ...]    the course as a static website in build/site (offline)
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     slides.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     slides.add_argument("--pdf", action="store_true",
                         help="also print each deck's handout, NN_topic.pdf: one page per slide")
+    site = commands.add_parser("site", help="the course as an offline static website")
+    site.add_argument("lessons", nargs="*", help="notebook paths or lesson numbers "
+                                                 "(default: every lesson)")
+    site.add_argument("--out", type=Path, default=Path("build/site"))
+    site.add_argument("--lang", choices=["en", "zh", "all"], default="en",
+                      help="the edition(s) to build (default: en)")
+    site.add_argument("--executed", type=Path, default=Path("build/executed"),
+                      help="executed copies to reuse when current (from `make course`)")
+    site.add_argument("--no-outputs", action="store_true",
+                      help="build from the stored notebooks without running them")
+    site.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     _add_grade_parser(commands)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
@@ -75,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"doctor": doctor, "build": build_course, "clean": clean_notebooks,
                "release": release_notebooks, "learner": learner_copies, "lab": start_lab,
                "progress": show_progress, "grade": grade_class,
-               "slides": build_slides}[args.command]
+               "slides": build_slides, "site": build_site}[args.command]
     return handler(args)
 
 
@@ -189,6 +201,25 @@ def build_slides(args: argparse.Namespace) -> int:
     print(f"{len(decks)} deck{'' if len(decks) == 1 else 's'}, "
           f"{sum(d.slides for d in decks)} slides in "
           f"{time.perf_counter() - start:.1f} s: open {args.out / 'index.html'}")
+    return 0
+
+
+def build_site(args: argparse.Namespace) -> int:
+    """``course site``: the course as a static website (see :mod:`course_tools.site`)."""
+    from course_tools import site, slides
+
+    start = time.perf_counter()
+    langs = site.LANGUAGES if args.lang == "all" else (args.lang,)
+    try:
+        paths = slides.resolve_lessons(args.lessons)
+        editions = site.build(paths, args.out, None if args.no_outputs else args.executed,
+                              langs=langs, timeout=args.timeout)
+    except (ValueError, RuntimeError) as error:
+        print(f"course site: {error}", file=sys.stderr)
+        return 1
+    pages_built = sum(len(nav) for nav in editions.values())
+    print(f"{pages_built} pages in {time.perf_counter() - start:.1f} s: open "
+          f"{args.out / 'index.html'}")
     return 0
 
 

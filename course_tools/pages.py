@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["glossary_body", "lesson_html", "rewrite_links", "write_glossary", "local_links"]
+__all__ = ["glossary_body", "lesson_html", "local_links", "markdown_links_to_pages",
+           "rewrite_links", "write_glossary"]
 
 _HREF = re.compile(r'href="([^"#:]+?)(\.md|\.ipynb)(#[^"]*)?"')
 
@@ -23,6 +24,16 @@ def rewrite_links(page: str) -> str:
     """``*.md`` links become ``*.html`` and ``*.ipynb`` links become ``*.html`` (relative
     links only; web links are left alone)."""
     return _HREF.sub(lambda m: f'href="{m.group(1)}.html{m.group(3) or ""}"', page)
+
+
+def markdown_links_to_pages(source: str) -> str:
+    """Markdown links of a lesson rewritten for pages that sit next to ``GLOSSARY.html`` and
+    the other lessons' pages (the decks, the website): ``../GLOSSARY.md#x`` becomes
+    ``GLOSSARY.html#x`` and ``NN_topic.ipynb`` becomes ``NN_topic.html``."""
+    source = re.sub(r"\]\((?:\.\./|\./)?GLOSSARY\.md(#[^)\s]*)?\)",
+                    lambda m: f"](GLOSSARY.html{m.group(1) or ''})", source)
+    return re.sub(r"\]\((\d\d_[A-Za-z0-9_-]+)\.ipynb(#[^)\s]*)?\)",
+                  lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", source)
 
 
 def lesson_html(nb: nbformat.NotebookNode) -> str:

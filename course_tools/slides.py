@@ -38,10 +38,11 @@ from course_tools import deck_browser, deck_layout, notebooks, pages
 from course_tools.execute import execute
 
 __all__ = [
-    "DECK_TEXT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR", "Deck",
-    "DeckOverflow", "build", "check_card", "deck_notebook", "deck_slides", "install_assets",
-    "is_current", "lesson_title", "offline_problems", "resolve_lessons", "slide_count",
-    "slide_type", "talk_problems",
+    "DECK_TEXT", "MATH_AND_FONT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR",
+    "Deck", "DeckOverflow", "build", "check_card", "copy_files", "deck_notebook", "deck_slides",
+    "executed_copy", "install_assets", "is_current", "lesson_title", "offline_problems",
+    "outputs_by_cell", "resolve_lessons", "slide_count", "slide_type", "talk_problems",
+    "write_pygments_css",
 ]
 
 SLIDES_DIR = Path(__file__).resolve().parents[1] / "slides"
@@ -67,13 +68,9 @@ DECK_TEXT = {
            "points": "，{} 分{}"},
 }
 _WIDGET = "application/vnd.jupyter.widget-view+json"
-# What `course slides` copies from the npm packages into assets/ (source -> destination).
-_VENDOR = {
-    "reveal.js/dist/reveal.css": "reveal/reveal.css",
-    "reveal.js/dist/reveal.js": "reveal/reveal.js",
-    "reveal.js/dist/theme/white.css": "reveal/white.css",
-    "reveal.js/dist/plugin/notes.js": "reveal/notes.js",
-    "reveal.js/LICENSE": "reveal/LICENSE",
+# KaTeX for the math and a CJK font, from the npm packages (source -> destination in
+# assets/): the decks and the website both copy them.
+MATH_AND_FONT = {
     "katex/dist/katex.min.css": "katex/katex.min.css",
     "katex/dist/katex.min.js": "katex/katex.min.js",
     "katex/dist/contrib/auto-render.min.js": "katex/auto-render.min.js",
@@ -82,6 +79,15 @@ _VENDOR = {
     "@fontsource-variable/noto-sans-sc/index.css": "noto-sans-sc/index.css",
     "@fontsource-variable/noto-sans-sc/files": "noto-sans-sc/files",
     "@fontsource-variable/noto-sans-sc/LICENSE": "noto-sans-sc/LICENSE",
+}
+# What `course slides` copies from the npm packages into assets/ (source -> destination).
+_VENDOR = {
+    "reveal.js/dist/reveal.css": "reveal/reveal.css",
+    "reveal.js/dist/reveal.js": "reveal/reveal.js",
+    "reveal.js/dist/theme/white.css": "reveal/white.css",
+    "reveal.js/dist/plugin/notes.js": "reveal/notes.js",
+    "reveal.js/LICENSE": "reveal/LICENSE",
+    **MATH_AND_FONT,
 }
 _THEME = {"theme.css": "course.css", "deck.js": "deck.js"}   # from slides/ to assets/
 
@@ -209,23 +215,30 @@ def _copy_assets(modules: Path, assets: Path) -> None:
     """Vendor files (when the lock changed) and the course's theme (always) into ``assets``."""
     stamp, digest = assets / ".lock-sha256", _lock_digest()
     if not (stamp.is_file() and stamp.read_text().strip() == digest):
-        for source, target in _VENDOR.items():
-            _copy(modules / source, assets / target)
+        copy_files(_VENDOR, modules, assets)
         stamp.write_text(digest + "\n")
-    for source, target in _THEME.items():
-        _copy(SLIDES_DIR / source, assets / target)
+    copy_files(_THEME, SLIDES_DIR, assets)
+    write_pygments_css(assets / "pygments.css")
+
+
+def copy_files(mapping: dict[str, str], source: Path, target: Path) -> None:
+    """Copy each ``source/key`` (a file or a folder) to ``target/value``. Shared with the
+    website."""
+    for name, destination in mapping.items():
+        origin, copy_to = source / name, target / destination
+        copy_to.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_dir():
+            shutil.copytree(origin, copy_to, dirs_exist_ok=True)
+        else:
+            shutil.copy2(origin, copy_to)
+
+
+def write_pygments_css(path: Path) -> None:
+    """The style sheet of nbconvert's highlighted code (Pygments' default colours)."""
     from pygments.formatters import HtmlFormatter
 
     css = HtmlFormatter(style="default").get_style_defs(".highlight")
-    (assets / "pygments.css").write_text(css + "\n", encoding="utf-8")
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
-    else:
-        shutil.copy2(source, target)
+    path.write_text(css + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- offline
@@ -283,9 +296,11 @@ def resolve_lessons(names: list[str], folder: Path = Path("notebooks")) -> list[
     return paths
 
 
-def _outputs(path: Path, executed_dir: Path | None, timeout: int
-             ) -> tuple[nbformat.NotebookNode, str]:
-    """The executed notebook for ``path`` and where it came from (see :class:`Deck`)."""
+def executed_copy(path: Path, executed_dir: Path | None, timeout: int
+                  ) -> tuple[nbformat.NotebookNode, str]:
+    """The executed notebook for ``path`` and where it came from (see :class:`Deck`): the
+    copy in ``executed_dir`` when current, else the lesson executed now (and its copy saved
+    there); the stored notebook when ``executed_dir`` is None. Shared with the website."""
     if executed_dir is None:
         return notebooks.read(path), "no outputs"
     executed = executed_dir / path.name
@@ -323,6 +338,20 @@ def is_current(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode) -
                    for _, c in notebooks.code_cells(executed) for output in c.get("outputs", []))
 
 
+def outputs_by_cell(released: nbformat.NotebookNode, executed: nbformat.NotebookNode
+                    ) -> dict[str | None, list]:
+    """The outputs of ``executed`` by cell id, for showing ``released`` (a release of the
+    same lesson) with them. Raises ``ValueError`` if the executed copy lacks a code cell of
+    ``released``. Shared with the website."""
+    outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
+    missing = [cell.get("id") for _, cell in notebooks.code_cells(released)
+               if cell.get("id") not in outputs]
+    if missing:
+        raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
+                         f"it again (`make course`, or delete it and build again)")
+    return outputs
+
+
 def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode,
                   lang: str = "en") -> nbformat.NotebookNode:
     """The notebook a deck shows: the lesson's cells (exercises as in the student release)
@@ -337,12 +366,7 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     lacks a code cell.
     """
     released = notebooks.student_version(source)
-    outputs = {cell.get("id"): cell.get("outputs", []) for cell in executed.cells}
-    missing = [cell.get("id") for _, cell in notebooks.code_cells(released)
-               if cell.get("id") not in outputs]
-    if missing:
-        raise ValueError(f"the executed copy lacks code cells {missing} of the lesson: execute "
-                         f"it again (`make course`, or delete it and run `course slides`)")
+    outputs = outputs_by_cell(released, executed)
     deck = copy.deepcopy(released)
     cells, title_slide = [], True
     for cell in deck.cells:
@@ -352,7 +376,7 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
         if kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell):
             continue
         if cell.cell_type == "markdown":
-            cell.source = _local_links(cell.source)
+            cell.source = pages.markdown_links_to_pages(cell.source)
         elif cell.cell_type == "code":
             if title_slide and kind not in {"slide", "subslide"}:
                 continue                         # imports and set-up: not for the room
@@ -487,13 +511,6 @@ def _trim_markdown_table(text: str, lang: str = "en") -> str:
     note = DECK_TEXT[lang]["trimmed"].format(hidden).replace("lines", "rows")
     rest = [line for line in lines[rows[-1] + 1:]]
     return "\n".join(lines[:keep] + ["", f"*{note}*", *rest]) + "\n"
-
-
-def _local_links(source: str) -> str:
-    source = re.sub(r"\]\((?:\.\./|\./)?GLOSSARY\.md(#[^)\s]*)?\)",
-                    lambda m: f"](GLOSSARY.html{m.group(1) or ''})", source)
-    return re.sub(r"\]\((\d\d_[A-Za-z0-9_-]+)\.ipynb(#[^)\s]*)?\)",
-                  lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", source)
 
 
 # ---------------------------------------------------------------------------- layout
@@ -791,7 +808,7 @@ def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
     for path in paths:
         start = time.perf_counter()
         source = notebooks.read(path)
-        executed, origin = _outputs(path, executed_dir, timeout)
+        executed, origin = executed_copy(path, executed_dir, timeout)
         deck_nb = deck_notebook(source, executed, lang)
         title = lesson_title(source, path.stem)
         target = out / path.with_suffix(".html").name

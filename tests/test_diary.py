@@ -52,6 +52,23 @@ def test_the_lecture_story_is_in_the_vocabulary_and_in_the_generator_language():
     assert zh[:3] == ["昨天", "我", "去了"] and zh[-3:] == ["离开", "咖啡店", "回家了"]
 
 
+def test_weight_by_word_group_splits_each_row_by_hand():
+    data = diary.make_diary_stories(20, seed=5)
+    num_q, num_s = data.questions.shape[1], data.stories.shape[1]
+    weights = torch.rand(20, num_q + num_s)
+    groups = diary.weight_by_word_group(weights, data)
+    assert tuple(groups) == diary.WORD_GROUPS
+    assert torch.allclose(sum(groups.values()), weights.sum(1))
+    for row in range(20):
+        words, place, lang = data.words[row], data.places[row], data.languages[row]
+        asked = diary.place_word_positions(words, place, lang)
+        expected = float(weights[row, [num_q + i for i in asked]].sum())
+        assert abs(float(groups["asked place"][row]) - expected) < 1e-5
+        assert abs(float(groups["question"][row]) - float(weights[row, :num_q].sum())) < 1e-5
+    with pytest.raises(ValueError, match=r"weights: expected shape \(20, "):
+        diary.weight_by_word_group(weights[:, 1:], data)
+
+
 def test_clear_errors():
     vocab = diary.diary_vocab()
     with pytest.raises(ValueError, match="place"):

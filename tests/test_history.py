@@ -148,3 +148,22 @@ def test_more_data_and_a_bigger_model_fit_spirals_better():
     assert large > small + 0.1, (small, large)
     narrow = h.fit_classifier(x[:600], y[:600], x_test, y_test, width=1, steps=150)
     assert large > narrow + 0.1, (narrow, large)
+
+
+def test_spirals_posterior_is_the_generators_and_calibrated():
+    x, y = toys.two_spirals(3000, seed=3)
+    p = toys.two_spirals_posterior(x, grid=1000)
+    assert p.shape == (3000,) and ((p >= 0) & (p <= 1)).all()
+    # calibrated: the Bayes rule's accuracy matches the accuracy the posterior expects
+    bayes = ((p > 0.5).long() == y).double().mean()
+    expected = torch.maximum(p, 1 - p).mean()
+    assert abs(bayes - expected) < 0.01 and bayes > 0.97, (bayes, expected)
+    # a posterior of the wrong generator (fewer turns) is far worse: the test can fail
+    wrong = toys.two_spirals_posterior(x, turns=1.0, grid=1000)
+    assert ((wrong > 0.5).long() == y).double().mean() < bayes - 0.1
+    # without noise the classes do not overlap: the ceiling is (almost) 1
+    clean, clean_y = toys.two_spirals(2000, noise=0.05, seed=4)
+    clean_p = toys.two_spirals_posterior(clean, noise=0.05, grid=1000)
+    assert ((clean_p > 0.5).long() == clean_y).double().mean() > 0.995
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, 2\), got \(3,\)"):
+        toys.two_spirals_posterior(torch.zeros(3))

@@ -13,7 +13,7 @@ import matplotlib
 import nbformat
 import pytest
 
-from course_lib.notebook import checks, feedback
+from course_lib.notebook import checks, feedback, fonts
 from course_lib.notebook import environment as env
 from course_lib.notebook import plots as viz
 from course_tools import learner, notebooks, progress
@@ -230,9 +230,9 @@ def test_has_cjk_font_absent_and_present() -> None:
     with matplotlib.rc_context({"font.sans-serif": ["DejaVu Sans"]}):
         assert not viz.has_cjk_font()
         assert viz.cjk_label("2026年") == "2026nian"
-    assert env.packaged_cjk_font(), "mplfonts (a course dependency) should ship Noto Sans CJK SC"
+    assert env.packaged_cjk_font(), "pylopdf-fonts-zh-cn (a dependency) should ship Noto Sans SC"
     with matplotlib.rc_context():
-        env._use_cjk_font_if_available(plt)
+        fonts.use_cjk_font(plt)
         assert viz.has_cjk_font()
         assert viz.cjk_label("2026年") == "2026年"
         fig, ax = plt.subplots()

@@ -22,13 +22,15 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from page_helpers import NPM_CACHE as CACHE
+from page_helpers import grading as _grading
+from page_helpers import need_npm as _need_npm
 
 from course_tools import deck_browser, deck_layout, notebooks, slides
 from course_tools.browser import offline_page as offline_page_of
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = notebooks.lesson_paths(ROOT / "notebooks")
-CACHE = ROOT / ".cache" / "slides-npm"
 CHECKED = os.environ.get("COURSE_SLIDES_DIR")           # a real build to check instead
 OUT = Path(CHECKED).resolve() if CHECKED else ROOT / "build" / "slides-test"
 EXAMPLE = "98_outputs.ipynb"                               # the executed example deck
@@ -40,12 +42,6 @@ def _cell(source: str, kind: str = "-", code: bool = False, **metadata) -> nbfor
     cell = new_code_cell(source) if code else new_markdown_cell(source)
     cell.metadata.update({"slideshow": {"slide_type": kind}, **metadata})
     return cell
-
-
-def _grading(grade_id: str, answer: bool) -> dict:
-    return {"nbgrader": {"grade": not answer, "grade_id": grade_id, "locked": not answer,
-                         "schema_version": 3, "solution": answer, "task": False,
-                         **({} if answer else {"points": 1})}}
 
 
 # ---------------------------------------------------------------------------- the talk
@@ -246,15 +242,6 @@ def _example_notebook(folder: Path) -> Path:
     nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}}), str(path))
     return path
-
-
-def _need_npm() -> None:
-    if shutil.which("npm") is None and not (CACHE / "node_modules").is_dir():
-        message = ("the deck assets install with npm: Debian/Ubuntu `sudo apt-get install "
-                   "npm`, macOS `brew install node`")
-        if os.environ.get("CI"):
-            pytest.fail(f"CI=true but {message}", pytrace=False)
-        pytest.skip(message)
 
 
 class _Decks:

@@ -56,6 +56,14 @@ def test_at_initialisation_a_word_matches_itself():
     assert set(story.argsort(descending=True)[:2].tolist()) == {2, 5}  # the two copies of 9
 
 
+def test_random_start_does_not_match_words_to_themselves():
+    identity, random_start = _model(), _model(qk_init="random")
+    assert torch.equal(identity.query.weight, torch.eye(16))
+    assert not torch.equal(random_start.query.weight, torch.eye(16))
+    # the same seed gives the same other weights: only the projections differ
+    assert torch.equal(identity.embed.weight, random_start.embed.weight)
+
+
 def test_learns_to_count_and_looks_at_the_place_words():
     train_set = diary.make_diary_stories(1500, seed=10, max_other_visits=2)
     test_set = diary.make_diary_stories(300, seed=11, max_other_visits=2)
@@ -70,6 +78,15 @@ def test_learns_to_count_and_looks_at_the_place_words():
     m.eval()
     with torch.no_grad():
         acc = (m(test_set.questions, test_set.stories).argmax(-1) == test_set.counts).float().mean()
+        _, w_all = m(test_set.questions, test_set.stories, need_weights=True)
+        torch.manual_seed(0)
+        untrained = StoryReader(m.config).eval()
+        _, w_start = untrained(test_set.questions, test_set.stories, need_weights=True)
+    # what training changed: weight moved off the question's own words onto the story
+    trained_q = diary.weight_by_word_group(w_all, test_set)["question"].mean()
+    start_q = diary.weight_by_word_group(w_start, test_set)["question"].mean()
+    assert trained_q < 0.8 * start_q, (start_q, trained_q)
+    with torch.no_grad():
         words = diary.LECTURE_STORY["zh"]
         q, s = diary.encode_stories([words], ["coffee shop"], ["zh"], vocab)
         _, w = m(q, s, need_weights=True)
@@ -83,6 +100,8 @@ def test_clear_errors():
         StoryReaderConfig(vocab_size=10, num_classes=2, d_model=0)
     with pytest.raises(ValueError, match="pad_id"):
         StoryReaderConfig(vocab_size=10, num_classes=2, pad_id=10)
+    with pytest.raises(ValueError, match="qk_init: expected 'identity' or 'random', got 'zeros'"):
+        StoryReaderConfig(vocab_size=10, num_classes=2, qk_init="zeros")
     m = _model()
     with pytest.raises(ValueError, match="story: expected shape"):
         m(torch.tensor([[1]]), torch.tensor([1, 2]))

@@ -30,12 +30,23 @@ def test_heatmap_labels_and_shape_error() -> None:
         viz.heatmap(np.ones(3))
 
 
+def test_heatmap_shared_colour_scale() -> None:
+    # a nearly uniform panel must not look as peaked as a one-hot one: vmax fixes the scale
+    own = viz.heatmap(np.full((2, 4), 0.25), colorbar=False)
+    shared = viz.heatmap(np.full((2, 4), 0.25), colorbar=False, vmax=1.0)
+    assert own.images[0].get_clim() == (0.0, 0.25)
+    assert shared.images[0].get_clim() == (0.0, 1.0)
+
+
 def test_timeline_has_one_marker_per_milestone() -> None:
     ax = viz.timeline(milestones.MILESTONES, milestones.ERAS)
     points = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets"))
     points += sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() not in
                   (None, "None", ""))
     assert points >= len(milestones.MILESTONES)
+    # one lane per school, each named on the y-axis
+    lanes = [t.get_text() for t in ax.get_yticklabels()]
+    assert lanes == ["symbolic", "statistical", "no school", "connectionist"]
 
 
 def test_decision_boundary_and_curves() -> None:

@@ -33,7 +33,7 @@ from course_lib.data.vocab import Vocab
 __all__ = [
     "PLACES", "MAX_VISITS", "LECTURE_STORY", "QUESTION_TEXT", "DiaryStories",
     "question_words", "diary_vocab", "generate_story", "place_word_positions",
-    "encode_stories", "make_diary_stories",
+    "encode_stories", "make_diary_stories", "WORD_GROUPS", "weight_by_word_group",
 ]
 
 PLACES = ("coffee shop", "library", "park", "supermarket")
@@ -221,3 +221,34 @@ def make_diary_stories(num_examples: int, *, seed: int, languages: Sequence[str]
     questions, story_ids = encode_stories(stories, places, langs, vocab)
     return DiaryStories(questions, story_ids, torch.tensor(counts), places, langs, stories,
                         vocab)
+
+
+WORD_GROUPS = ("asked place", "other places", "question", "other words")
+"""The groups :func:`weight_by_word_group` splits a reader's attention weights into."""
+
+
+def weight_by_word_group(weights: torch.Tensor, data: DiaryStories) -> dict[str, torch.Tensor]:
+    """Split attention weights over ``question + story`` into :data:`WORD_GROUPS`.
+
+    ``weights (N, Q + S)``: one row per example of ``data``, the question's ``Q`` positions
+    first, then the story's ``S`` (as :class:`course_lib.models.story_reader.StoryReader`
+    returns them). Returns ``group -> (N,)`` totals: the story's words naming the asked
+    place, the words naming any other place, the question's own words, and every other
+    story word; the four add up to each row's sum.
+    """
+    num_q = data.questions.shape[1]
+    if weights.dim() != 2 or weights.shape != (len(data), num_q + data.stories.shape[1]):
+        raise ValueError(f"weights: expected shape ({len(data)}, {num_q + data.stories.shape[1]})"
+                         f" (examples, question + story positions), got {tuple(weights.shape)}")
+    story = weights[:, num_q:]
+    asked = torch.zeros(story.shape, dtype=torch.bool)
+    other = torch.zeros(story.shape, dtype=torch.bool)
+    for row, (words, place, lang) in enumerate(zip(data.words, data.places, data.languages,
+                                                   strict=True)):
+        for name in PLACES:
+            positions = place_word_positions(words, name, lang)
+            (asked if name == place else other)[row, positions] = True
+    totals = {"asked place": (story * asked).sum(1), "other places": (story * other).sum(1),
+              "question": weights[:, :num_q].sum(1)}
+    totals["other words"] = story.sum(1) - totals["asked place"] - totals["other places"]
+    return totals

@@ -11,7 +11,7 @@ import torch
 
 __all__ = [
     "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEGATORS", "review_sentences", "review_vocabulary",
-    "bag_of_words", "two_spirals",
+    "bag_of_words", "two_spirals", "two_spirals_posterior",
 ]
 
 POSITIVE_WORDS = ("good", "great", "fun", "tasty", "friendly")
@@ -70,3 +70,28 @@ def two_spirals(num_examples: int, *, noise: float = 0.3, turns: float = 1.5,
     angle = radius * turns * 2 * math.pi + math.pi * y
     x = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1) * 3
     return x + noise * torch.randn(num_examples, 2, generator=generator) * radius[:, None], y
+
+
+def two_spirals_posterior(x: torch.Tensor, *, noise: float = 0.3, turns: float = 1.5,
+                          grid: int = 4000) -> torch.Tensor:
+    """``P(y = 1 | x)`` for points ``x (N, 2)`` of :func:`two_spirals` with the same settings.
+
+    Computed from the generator itself: both classes are equally likely, the radius ``r`` is
+    uniform on [0, 1], and a point is its spiral's position at ``r`` plus Gaussian noise of
+    standard deviation ``noise * r`` per coordinate, so ``p(x | y)`` is an integral over ``r``
+    (midpoint rule on ``grid`` radii). Predicting the likelier class (the Bayes rule) is the
+    best any classifier can do: where the noisy spirals overlap, no model gets every point.
+    """
+    x = torch.as_tensor(x, dtype=torch.float64)
+    if x.dim() != 2 or x.shape[1] != 2:
+        raise ValueError(f"x: expected shape (N, 2), got {tuple(x.shape)}")
+    r = (torch.arange(grid, dtype=torch.float64) + 0.5) / grid                 # (G,)
+    variance = (noise * r) ** 2
+    log_likelihood = []
+    for label in (0, 1):
+        angle = r * turns * 2 * math.pi + math.pi * label
+        centre = torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=1) * 3  # (G, 2)
+        squared = ((x[:, None, :] - centre[None]) ** 2).sum(-1)                        # (N, G)
+        log_density = -squared / (2 * variance) - torch.log(2 * math.pi * variance)
+        log_likelihood.append(torch.logsumexp(log_density, dim=1))
+    return torch.sigmoid(log_likelihood[1] - log_likelihood[0])

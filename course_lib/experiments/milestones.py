@@ -1,5 +1,6 @@
 """The milestones of AI that lesson 01 tells, as data: dated events with their people,
-school (symbolic or connectionist), era and the primary source each date is checked against.
+school (symbolic, connectionist or statistical learning), era and the primary source each date
+is checked against.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ ERAS: tuple[tuple[str, int, int], ...] = (
 )
 """(name, first year, last year) of the lecture's four eras; the last is open-ended."""
 
-SCHOOLS = ("symbolic", "connectionist", "foundations")
-"""``foundations``: neither school; a question, a data set or a tool both draw on."""
+SCHOOLS = ("symbolic", "connectionist", "statistical", "foundations")
+"""``statistical``: statistical learning, the third tradition of the 1990s-2000s (kernel
+machines, boosting, ensembles of trees): it learns from data like the connectionists, but from
+convex objectives or ensembles of simple learners with guarantees from learning theory, not
+from networks trained end to end. ``foundations``: no school; a question, a data set or a tool
+they all draw on."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,32 @@ MILESTONES: tuple[Milestone, ...] = (
               "recognition, Neural Computation 1(4):541-551"),
     Milestone(1997, 'LSTM',
               "LSTM: gated memory cells carry information over long time lags",
-              "Sepp Hochreiter, Jurgen Schmidhuber", "connectionist",
+              "Sepp Hochreiter, Jürgen Schmidhuber", "connectionist",
               "Hochreiter & Schmidhuber (1997), Long short-term memory, Neural Computation "
               "9(8):1735-1780"),
+    Milestone(1995, 'Support-vector machines',
+              "Support-vector networks: a maximum-margin classifier with kernels and a soft "
+              "margin, trained by convex optimisation",
+              "Corinna Cortes, Vladimir Vapnik", "statistical",
+              "Cortes & Vapnik (1995), Support-vector networks, Machine Learning "
+              "20(3):273-297"),
+    Milestone(1997, 'Boosting (AdaBoost)',
+              "AdaBoost: many weak classifiers, each trained on the examples the previous "
+              "ones got wrong, vote",
+              "Yoav Freund, Robert Schapire", "statistical",
+              "Freund & Schapire (1997), A decision-theoretic generalization of on-line "
+              "learning and an application to boosting, Journal of Computer and System "
+              "Sciences 55(1):119-139"),
     Milestone(1997, 'Deep Blue',
               "Deep Blue beats world chess champion Kasparov by search",
               "Murray Campbell, A. Joseph Hoane, Feng-hsiung Hsu (IBM)", "symbolic",
               "Campbell, Hoane & Hsu (2002), Deep Blue, Artificial Intelligence "
               "134(1-2):57-83 (describes the system of the May 1997 match)"),
+    Milestone(2001, 'Random forests',
+              "Random forests: many decision trees on random resamples and random features "
+              "vote",
+              "Leo Breiman", "statistical",
+              "Breiman (2001), Random forests, Machine Learning 45(1):5-32"),
     Milestone(2009, 'ImageNet',
               "ImageNet: millions of labelled images in thousands of categories",
               "Jia Deng, Wei Dong, Richard Socher, Li-Jia Li, Kai Li, Li Fei-Fei",

@@ -284,6 +284,27 @@ class RecurrentClassifier(nn.Module):
         states, _ = self.rnn(self.embed(x))
         return self.head(states[:, -1])
 
+    def keep_gates(self, x: torch.Tensor) -> torch.Tensor:
+        """The gate on the additive path at every step: ``x (B, T)`` ids -> ``(B, T, H)``.
+
+        LSTM: the forget gate ``f_t``, in ``c_t = f_t * c_{t-1} + i_t * g_t``; GRU: the update
+        gate ``z_t``, in ``h_t = (1 - z_t) * n_t + z_t * h_{t-1}`` (torch's conventions). Along
+        that path ``d c_t / d c_{t-1}`` (LSTM) or its direct term in ``d h_t / d h_{t-1}`` (GRU)
+        is ``diag(gate)``: no weight matrix, no tanh derivative. Both gates are rows
+        ``H:2H`` of torch's stacked weights, computed here from the states torch returns.
+        """
+        if self.kind == "rnn":
+            raise ValueError("kind: expected 'lstm' or 'gru' (a vanilla RNN has no gate), "
+                             "got 'rnn'")
+        with torch.no_grad():
+            inputs = self.embed(x)                                    # (B, T, E)
+            states, _ = self.rnn(inputs)                              # (B, T, H)
+            previous = torch.cat([torch.zeros_like(states[:, :1]), states[:, :-1]], dim=1)
+            rows = slice(self.config.hidden_size, 2 * self.config.hidden_size)
+            pre = (inputs @ self.rnn.weight_ih_l0[rows].T + self.rnn.bias_ih_l0[rows]
+                   + previous @ self.rnn.weight_hh_l0[rows].T + self.rnn.bias_hh_l0[rows])
+            return torch.sigmoid(pre)
+
 
 @dataclass(kw_only=True)
 class AttentionClassifierConfig:

@@ -4,8 +4,11 @@ The encoder is a bidirectional GRU over the source characters. The decoder is a 
 that emits one target character per step. The two models differ only in the *context*
 the decoder sees at each step:
 
-* without attention (Cho et al. 2014; Sutskever et al. 2014): one fixed vector, the
-  encoder's final states, for every step: the whole input squeezed through a bottleneck;
+* without attention: one fixed context vector ``c``, the encoder's final states, for every
+  step: the whole input squeezed through a bottleneck. The decoder follows Cho et al.
+  (2014)'s RNN encoder-decoder: ``c`` sets the first state (``h_0 = tanh(V c)``) and enters
+  every step and the output layer, next to the previous token (Sutskever et al. 2014, by
+  contrast, use the encoder's last state only as the decoder's first state);
 * with attention (Bahdanau, Cho and Bengio 2014): at step t a fresh
   weighted average of all encoder states, the weights computed from the decoder's previous
   hidden state by :class:`course_lib.attention.AdditiveAttention`.

@@ -8,11 +8,16 @@ count).
 
 Two choices make the weights readable:
 
-* the query and key projections start as the identity, so at initialisation a word scores
-  high exactly when it *is* one of the question's words (``e_q . e_j`` is largest for
-  ``j = q``); training then decides which of those matches matter;
-* values have unit length, so a word cannot make up for a tiny weight with a huge value:
-  what reaches the answer is decided by the weights.
+* the query and key projections start as the identity (``qk_init="identity"``), so before any
+  training a word scores high exactly when it *is* one of the question's words
+  (``e_q . e_j`` is largest for ``j = q``): the focus on the asked place is there at the
+  start, put there by this choice, not learned. Training on the answers then learns to
+  *count* with it. With ``qk_init="random"`` (PyTorch's default initialisation) the reader
+  still learns to answer, but its weights no longer single out the asked place: lesson 03
+  measures both;
+* values have unit length, so a word cannot make up for a tiny weight with a huge value.
+  (A small weight on a distinctive value can still carry the answer: the random start's
+  reader does exactly that.)
 
 Why the question's own words are among the keys: a softmax average cannot count on its own
 (two relevant words with weight 1/2 each average to the same vector as one with weight 1).
@@ -49,6 +54,8 @@ class StoryReaderConfig:
         pad_id: the padding id (never attended to).
         d_model: width of embeddings, queries, keys and values.
         d_ff: hidden width of the answer MLP.
+        qk_init: ``"identity"`` (query and key projections start as the identity, so every
+            word matches itself) or ``"random"`` (PyTorch's default initialisation).
     """
 
     vocab_size: int
@@ -56,12 +63,15 @@ class StoryReaderConfig:
     pad_id: int = 0
     d_model: int = 16
     d_ff: int = 32
+    qk_init: str = "identity"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "num_classes", "d_model", "d_ff"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        if self.qk_init not in ("identity", "random"):
+            raise ValueError(f"qk_init: expected 'identity' or 'random', got {self.qk_init!r}")
         if not 0 <= self.pad_id < self.vocab_size:
             raise ValueError(f"pad_id: expected an id in [0, {self.vocab_size}), got {self.pad_id}")
 
@@ -81,9 +91,10 @@ class StoryReader(nn.Module):
         self.embed = nn.Embedding(config.vocab_size, d, padding_idx=config.pad_id)
         self.query = nn.Linear(d, d, bias=False)
         self.key = nn.Linear(d, d, bias=False)
-        with torch.no_grad():  # start by matching words to themselves (see the module doc)
-            self.query.weight.copy_(torch.eye(d))
-            self.key.weight.copy_(torch.eye(d))
+        if config.qk_init == "identity":
+            with torch.no_grad():  # start by matching words to themselves (see the module doc)
+                self.query.weight.copy_(torch.eye(d))
+                self.key.weight.copy_(torch.eye(d))
         self.value = nn.Linear(d, d)
         self.answer = nn.Sequential(nn.Linear(d, config.d_ff), nn.ReLU(),
                                     nn.Linear(config.d_ff, config.num_classes))

@@ -30,6 +30,9 @@ import time
 import numpy as np
 import torch
 
+# The font's one owner is course_lib.notebook.fonts; these names stay importable from here.
+from course_lib.notebook.fonts import CJK_FONTS, packaged_cjk_font
+
 __all__ = [
     "pick_device", "seed_everything", "set_threads", "available_cores", "explicit_threads",
     "ThreadTuner", "thread_candidates", "thread_tuner", "fastest_thread_count",
@@ -262,10 +265,10 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
     try:
         import matplotlib.pyplot as plt
 
-        from course_lib.notebook import plots
+        from course_lib.notebook import fonts, plots
 
         plots.use_course_style()
-        font = _use_cjk_font_if_available(plt)
+        font = fonts.use_cjk_font(plt)
     except ImportError:
         pass
     _load_feedback()
@@ -289,38 +292,3 @@ def _load_feedback() -> None:
         feedback.load_ipython_extension(shell)
 
 
-# Fonts with Chinese glyphs, best first. The course's set-up installs the first from PyPI
-# (the ``mplfonts`` package ships it), so a fresh machine without system CJK fonts has one.
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei",
-             "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
-
-
-def packaged_cjk_font() -> str | None:
-    """Path of the Noto Sans CJK SC font installed from PyPI with the course, or None."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("mplfonts")  # found, not imported: we only want the file
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NotoSansCJKsc-Regular.otf"
-    return str(path) if path.is_file() else None
-
-
-def _use_cjk_font_if_available(plt) -> str | None:
-    """Prefer a font with Chinese glyphs (registering the packaged one with matplotlib), so
-    bilingual labels render; return its name, or None when there is none."""
-    from matplotlib import font_manager
-
-    path = packaged_cjk_font()
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    if path and not any(font.fname == path for font in font_manager.fontManager.ttflist):
-        font_manager.fontManager.addfont(path)
-        installed = {font.name for font in font_manager.fontManager.ttflist}
-    found = [name for name in CJK_FONTS if name in installed]
-    if found:
-        rest = [name for name in plt.rcParams["font.sans-serif"] if name not in found]
-        # First: matplotlib does not fall back glyph by glyph through the generic family list.
-        plt.rcParams["font.sans-serif"] = found[:1] + rest
-        return found[0]
-    return None

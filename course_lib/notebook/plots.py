@@ -12,6 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+# The font's one owner is course_lib.notebook.fonts; these names stay importable from here.
+from course_lib.notebook.fonts import PINYIN, cjk_label, has_cjk_font, quiet_missing_glyphs
+
 __all__ = [
     "to_numpy",
     "heatmap", "timeline", "decision_boundary", "scaling_curve", "gradient_norm_plot",
@@ -49,13 +52,20 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
 def heatmap(weights, row_labels: Sequence[str] | None = None,
             col_labels: Sequence[str] | None = None, *, ax: Axes | None = None,
             title: str | None = None, xlabel: str = "key position",
-            ylabel: str = "query position", cmap: str = "viridis", colorbar: bool = True) -> Axes:
-    """Draw a ``(T, S)`` matrix (attention weights, say) with optional tick labels."""
+            ylabel: str = "query position", cmap: str = "viridis", colorbar: bool = True,
+            vmax: float | None = None) -> Axes:
+    """Draw a ``(T, S)`` matrix (attention weights, say) with optional tick labels.
+
+    Non-negative data is coloured from 0; ``vmax`` fixes the top of the colour scale (e.g.
+    ``1.0`` for attention weights, so that panels side by side share one scale) instead of
+    each panel's own maximum.
+    """
     data = to_numpy(weights)
     if data.ndim != 2:
         raise ValueError(f"weights: expected a 2-D (T, S) matrix, got shape {data.shape}")
     ax = _axes(ax)
-    image = ax.imshow(data, cmap=cmap, aspect="auto", vmin=0.0 if data.min() >= 0 else None)
+    image = ax.imshow(data, cmap=cmap, aspect="auto", vmin=0.0 if data.min() >= 0 else None,
+                      vmax=vmax)
     if row_labels is not None:
         ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     if col_labels is not None:
@@ -73,8 +83,11 @@ def heatmap(weights, row_labels: Sequence[str] | None = None,
 # --- 01 AI history ---------------------------------------------------------------------
 
 _ERA_COLOURS = ("#f2e6d9", "#e3edf7", "#e6f2e3", "#f3e3f0")
-_SCHOOL_STYLE = {"symbolic": ("s", "#b5523b", 1.0), "foundations": ("D", "#6b6b6b", 0.0),
-                 "connectionist": ("o", "#2f6fb0", -1.0)}
+# school -> (marker, colour, lane height); lanes at or above the axis label upwards
+_SCHOOL_STYLE = {"symbolic": ("s", "#b5523b", 1.0), "statistical": ("^", "#3d8b4f", 0.45),
+                 "foundations": ("D", "#6b6b6b", 0.0), "connectionist": ("o", "#2f6fb0", -1.0)}
+_LANE_NAMES = {"symbolic": "symbolic", "statistical": "statistical", "foundations": "no school",
+               "connectionist": "connectionist"}
 
 
 def timeline(milestones, eras, *, ax: Axes | None = None,
@@ -84,8 +97,9 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
     ``milestones``: objects with ``year``, ``label`` and ``school`` (see
     ``course_lib.experiments.milestones.MILESTONES``); ``eras``: ``(name, first_year,
     last_year)`` tuples.
-    Symbolic milestones sit on the upper lane (squares, labels upwards), connectionist ones
-    on the lower lane (circles, labels downwards), others on the axis (diamonds).
+    Symbolic milestones sit on the top lane (squares), statistical-learning ones on the lane
+    below it (triangles), both labelled upwards; connectionist ones on the lower lane (circles,
+    labels downwards); others on the axis (diamonds).
     """
     ax = _axes(ax, figsize=(12.0, 6.0))
     first, last = min(m.year for m in milestones) - 3, max(m.year for m in milestones) + 3
@@ -95,15 +109,16 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
         ax.text((left + right) / 2, 1.01, name.replace("large language", "large language\n"),
                 transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9,
                 fontweight="bold")
-    previous: dict[str, float] = {}
+    previous: dict[bool, float] = {}
     for m in sorted(milestones, key=lambda m: m.year):
         marker, colour, lane = _SCHOOL_STYLE.get(m.school, ("x", "black", 0.0))
-        # crowded years: nudge a marker right so labels in one lane stay 1.1 years apart
-        # (the label keeps the true year)
-        x = max(float(m.year), previous.get(m.school, -1e9) + 1.1)
-        previous[m.school] = x
-        ax.plot(x, lane, marker=marker, color=colour, ms=6, zorder=2, ls="none")
         upwards = lane >= 0
+        # crowded years: nudge a marker right so labels written the same way stay apart (the
+        # label keeps the true year); upward labels from a lower lane pass the lanes above
+        # it, so they keep a wider gap
+        x = max(float(m.year), previous.get(upwards, -1e9) + (1.6 if upwards else 1.1))
+        previous[upwards] = x
+        ax.plot(x, lane, marker=marker, color=colour, ms=6, zorder=2, ls="none")
         ax.annotate(f"{m.label} ({m.year})", (x, lane), xytext=(0, 6 if upwards else -6),
                     textcoords="offset points", fontsize=7, rotation=90, ha="center",
                     va="bottom" if upwards else "top", color=colour)
@@ -111,11 +126,11 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
         ax.plot([], [], marker=marker, color=colour, ls="none", label=school)
     ax.axhline(0, color="black", lw=0.8, zorder=1)
     ax.set_xlim(first, last)
-    ax.set_ylim(-3.0, 3.0)
-    ax.set_yticks([1.0, 0, -1.0], labels=["symbolic\n(logic, rules)", "neither",
-                                         "connectionist\n(neural networks)"])
+    ax.set_ylim(-3.5, 3.3)
+    ax.set_yticks([lane for _, _, lane in _SCHOOL_STYLE.values()],
+                  labels=[_LANE_NAMES[school] for school in _SCHOOL_STYLE])
     ax.set_xlabel("year")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="school")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="school")
     ax.grid(False)
     ax.set_title(title, pad=28)
     return ax
@@ -234,58 +249,6 @@ def time_vs_length(lengths, times: dict[str, list[float]], *, ax: Axes | None = 
 
 
 # --- 03 attention basics ---------------------------------------------------------------
-
-# Romanised stand-ins for the Chinese characters of the date data and the coffee-shop story,
-# used as tick labels when no font with Chinese glyphs is installed (matplotlib would draw
-# empty boxes and print a "Glyph ... missing" warning for every character).
-PINYIN = {"年": "nian", "月": "yue", "日": "ri", "星": "xing", "期": "qi", "〇": "ling",
-          "一": "yi", "二": "er", "三": "san", "四": "si", "五": "wu", "六": "liu", "七": "qi",
-          "八": "ba", "九": "jiu", "十": "shi"}
-
-
-def has_cjk_font() -> bool:
-    """True when the font matplotlib draws sans-serif text with (the first installed one of
-    ``rcParams["font.sans-serif"]``) has Chinese glyphs (course_lib.notebook.setup_notebook
-    registers and selects such a font)."""
-    import matplotlib as mpl
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    by_name: dict[str, str] = {}
-    for entry in font_manager.fontManager.ttflist:
-        by_name.setdefault(entry.name, entry.fname)
-    first = next((by_name[n] for n in mpl.rcParams["font.sans-serif"] if n in by_name), None)
-    if first is None:
-        return False
-    try:
-        return FT2Font(first).get_char_index(ord("年")) != 0
-    except (OSError, RuntimeError):  # an unreadable font file says nothing
-        return False
-
-
-def quiet_missing_glyphs() -> None:
-    """Silence matplotlib's one-warning-per-character "Glyph ... missing from font" noise.
-
-    The warnings appear when a figure is drawn, after the plotting function returned, so a
-    local ``catch_warnings`` cannot catch them; this adds a global filter for that message
-    only. The lesson says so where it matters.
-    """
-    import warnings
-
-    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-    warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
-
-
-def cjk_label(text: str) -> str:
-    """``text`` as is when a Chinese font is available, else with Chinese characters romanised."""
-    if has_cjk_font():
-        return text
-    quiet_missing_glyphs()
-    out = []
-    for ch in text:
-        out.append(PINYIN.get(ch, ch) if ord(ch) > 0x2E80 else ch)
-    return "".join(out)
-
 
 def word_weights(words: Sequence[str], weights, *, ax: Axes | None = None,
                  title: str | None = None, color: str = "tab:orange") -> Axes:
