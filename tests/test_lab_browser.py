@@ -10,6 +10,7 @@ fixture in conftest.py), never in CI.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
