@@ -1,15 +1,17 @@
-"""Benchmark ``course grade`` against ``nbgrader autograde`` on the same submissions.
+"""Benchmark ``course grade`` with and without its sandbox, and against ``nbgrader autograde``.
 
     .venv/bin/python benchmarks/bench_grading.py                  # 30 per lesson, 2 for nbgrader
     .venv/bin/python benchmarks/bench_grading.py --size 6 --sample 1   # smoke run
 
 For lessons 03 and 05: generates ``--size`` submissions (a fixed mix of correct, partial,
-blank, broken and cheating notebooks, see ``course_tools.grade_samples``), grades them all
-with ``course grade`` (default limits, every available core), then in the same run times
-``nbgrader autograde`` (the repository's nbgrader_config.py: 600 s per cell) on ``--sample``
-of the same submissions, one student at a time as nbgrader does. Prints seconds per
-submission for both (wall; and CPU seconds, which a busy machine inflates less) and the
-ratio ``nbgrader / ours``. Needs the instructor extra (nbgrader) for the comparison.
+blank, broken and cheating notebooks, see ``course_tools.grading.samples``), grades them all
+with ``course grade`` (default limits, every available core) in its bubblewrap sandbox, then
+again without it (``--no-sandbox``), then times ``nbgrader autograde`` (the repository's
+nbgrader_config.py: 600 s per cell) on ``--sample`` of the same submissions, one student at a
+time as nbgrader does, all in one run. Prints seconds per submission (wall; and CPU seconds,
+which a busy machine inflates less), the sandbox's cost (sandboxed / unsandboxed wall) and
+the ratio ``nbgrader / ours`` (sandboxed), with the load average before and after. Needs
+bubblewrap for the sandboxed column and the instructor extra (nbgrader) for the comparison.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,8 +32,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_tools.grade import available_cores, grade_class  # noqa: E402
-from course_tools.grade_samples import sample_class  # noqa: E402
+from course_tools.grading import sandbox  # noqa: E402
+from course_tools.grading.batch import available_cores, grade_class  # noqa: E402
+from course_tools.grading.samples import sample_class  # noqa: E402
 
 LESSONS = {"l03": "03_attention_basics.ipynb", "l05": "05_transformer.ipynb"}
 # nbgrader's sample: the kinds that run every cell (an endless loop would only measure the
@@ -43,20 +47,39 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def ours(lesson: str, students: dict, work: Path) -> tuple[float, float, dict]:
+def ours(lesson: str, students: dict, work: Path, box: sandbox.Sandbox | None
+         ) -> tuple[float, float, dict]:
     submissions = work / "ours" / lesson
-    for student, (_, nb) in students.items():
-        (submissions / student).mkdir(parents=True)
-        nbformat.write(nb, str(submissions / student / LESSONS[lesson]))
+    if not submissions.exists():
+        for student, (_, nb) in students.items():
+            (submissions / student).mkdir(parents=True)
+            nbformat.write(nb, str(submissions / student / LESSONS[lesson]))
+    out = work / f"ours_results_{'sandboxed' if box else 'plain'}" / lesson
     start = time.perf_counter()
-    rows = grade_class(submissions, work / "ours_results" / lesson, source=ROOT / "notebooks",
-                       quiet=True)
+    rows = grade_class(submissions, out, source=ROOT / "notebooks", quiet=True, sandbox=box)
     wall = time.perf_counter() - start
     cpu = sum(row.cpu_seconds for row in rows)
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row.status] = statuses.get(row.status, 0) + 1
     return wall, cpu, statuses
+
+
+def kernel_starts(box: sandbox.Sandbox, count: int) -> tuple[float, float]:
+    """Median wall seconds to start a kernel and run an empty cell, sandboxed and not,
+    alternating (so that a change in the machine's load hits both alike)."""
+    from course_tools.grading.kernel_client import Kernel, Limits
+
+    times: dict[bool, list[float]] = {True: [], False: []}
+    Kernel(Limits(), sandbox=None).close()  # the zygote's imports, once
+    for _ in range(count):
+        for sandboxed in (True, False):
+            start = time.perf_counter()
+            kernel = Kernel(Limits(), sandbox=box if sandboxed else None)
+            kernel.run("pass")
+            times[sandboxed].append(time.perf_counter() - start)
+            kernel.close()
+    return statistics.median(times[True]), statistics.median(times[False])
 
 
 def nbgrader(lesson: str, sample: dict, work: Path) -> tuple[list[float], list[float]]:
@@ -96,6 +119,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=30, help="submissions per lesson")
     parser.add_argument("--sample", type=int, default=2, help="of them timed with nbgrader")
     parser.add_argument("--lessons", nargs="*", default=sorted(LESSONS))
+    parser.add_argument("--starts", type=int, default=20, help="kernel starts timed each way")
     args = parser.parse_args()
     try:
         import nbgrader as _  # noqa: F401
@@ -103,30 +127,53 @@ def main() -> int:
     except ImportError:
         has_nbgrader = False
         print("nbgrader is not installed (pip install -e '.[instructor]'): ours only")
+    try:
+        start = time.perf_counter()
+        box = sandbox.find()
+        sandbox.probe(box)
+        print(f"sandbox: {box.bwrap} (probe {time.perf_counter() - start:.1f} s)")
+    except sandbox.SandboxUnavailable as error:
+        box = None
+        print(f"no sandbox ({str(error).splitlines()[0]}): unsandboxed column only")
+    if box is not None:
+        sandboxed, plain = kernel_starts(box, args.starts)
+        print(f"kernel start + empty cell (median of {args.starts}): sandboxed "
+              f"{sandboxed * 1000:.0f} ms, without {plain * 1000:.0f} ms")
     print(f"{available_cores()} cores; {args.size} submissions per lesson; nbgrader on "
-          f"{args.sample}")
-    print(f"{'lesson':<8}{'ours s/sub':>11}{'ours cpu/sub':>13}{'30 subs s':>10}"
-          f"{'nbgrader s/sub':>15}{'nbg cpu/sub':>12}{'ratio':>7}  statuses")
+          f"{args.sample}; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'lesson':<8}{'sandboxed s/sub':>16}{'cpu/sub':>8}{'30 subs s':>10}"
+          f"{'plain s/sub':>12}{'cpu/sub':>8}{'cost':>6}"
+          f"{'nbgrader s/sub':>15}{'cpu/sub':>8}{'ratio':>7}  statuses")
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
         for lesson in args.lessons:
             students = sample_class(ROOT / "notebooks" / LESSONS[lesson], args.size)
-            wall, cpu, statuses = ours(lesson, students, work)
-            per = wall / len(students)
-            line = (f"{lesson:<8}{per:>11.2f}{cpu / len(students):>13.2f}"
-                    f"{per * 30:>10.1f}")
+            line = f"{lesson:<8}"
+            sandboxed = None
+            if box is not None:
+                wall, cpu, statuses = ours(lesson, students, work, box)
+                sandboxed = wall / len(students)
+                line += f"{sandboxed:>16.2f}{cpu / len(students):>8.2f}{sandboxed * 30:>10.1f}"
+            else:
+                line += f"{'-':>16}{'-':>8}{'-':>10}"
+            wall, cpu, plain_statuses = ours(lesson, students, work, None)
+            plain = wall / len(students)
+            line += f"{plain:>12.2f}{cpu / len(students):>8.2f}"
+            line += f"{sandboxed / plain:>5.2f}x" if sandboxed else f"{'-':>6}"
             if has_nbgrader and args.sample:
                 ranked = sorted(students.items(), key=lambda item: (
                     SAMPLE_KINDS.index(item[1][0]) if item[1][0] in SAMPLE_KINDS else 99))
                 picked = dict(ranked[:args.sample])
                 walls, cpus = nbgrader(lesson, picked, work)
                 theirs = sum(walls) / len(walls)
-                line += (f"{theirs:>15.2f}{sum(cpus) / len(cpus):>12.2f}"
-                         f"{theirs / per:>6.1f}x")
+                line += (f"{theirs:>15.2f}{sum(cpus) / len(cpus):>8.2f}"
+                         f"{theirs / (sandboxed or plain):>6.1f}x")
             else:
-                line += f"{'-':>15}{'-':>12}{'-':>7}"
-            print(line + "  " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
+                line += f"{'-':>15}{'-':>8}{'-':>7}"
+            shown = statuses if box is not None else plain_statuses
+            print(line + "  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())),
                   flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

@@ -34,6 +34,39 @@ def lesson_paths(folder: str | Path = "notebooks") -> list[Path]:
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
+def lesson_number(name: str | Path) -> str | None:
+    """``"03"`` for ``03_attention_basics.ipynb`` (or a path to it); ``None`` for a name that
+    does not start with a two-digit lesson number."""
+    stem = Path(name).name
+    return stem[:2] if len(stem) > 2 and stem[:2].isdigit() and stem[2] == "_" else None
+
+
+def resolve_lessons(names: list[str] | None, folder: str | Path = "notebooks") -> list[Path]:
+    """Lesson notebooks from command-line names, the one place lesson numbers become paths.
+
+    Each name is a notebook path (``notebooks/03_attention_basics.ipynb``), a file name of a
+    lesson in ``folder`` (``03_attention_basics.ipynb``) or a lesson number (``3`` or ``03``).
+    No names: every lesson in ``folder``. Raises ``ValueError`` naming an unknown lesson and
+    the lessons there are.
+    """
+    folder = Path(folder)
+    available = lesson_paths(folder)
+    if not names:
+        return available
+    paths: list[Path] = []
+    for name in names:
+        if Path(name).suffix == ".ipynb":
+            found = [Path(name)] if Path(name).parent != Path() or Path(name).exists() else \
+                [p for p in available if p.name == name]
+        else:
+            found = [p for p in available if name.isdigit() and p.name[:2] == name.zfill(2)]
+        if not found:
+            raise ValueError(f"no lesson {name!r}: give a notebook path or a lesson number "
+                             f"({', '.join(p.name[:2] for p in available)})")
+        paths += [p for p in found if p not in paths]
+    return paths
+
+
 def code_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, nbformat.NotebookNode]]:
     """``(index, cell)`` for every code cell."""
     for index, cell in enumerate(nb.cells):
@@ -229,20 +262,60 @@ def redefinition_problems(nb: nbformat.NotebookNode, library_names: set[str]) ->
     return problems
 
 
+def marked_blocks(source: str, begin: str, end: str) -> list[tuple[bool, str]]:
+    """``source`` cut at the marker lines ``begin``/``end`` (e.g. :data:`SOLUTION_BEGIN`,
+    :data:`HIDDEN_BEGIN`): ``(inside, text)`` parts in order, the marker lines left out. The
+    one parser of the course's markers: release, learner copies and the grader all call it."""
+    parts: list[tuple[bool, list[str]]] = [(False, [])]
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker in (begin, end):
+            inside = marker == begin
+            parts.append((inside, [line] if inside else []))
+        else:
+            parts[-1][1].append(line)
+    blocks = []
+    for inside, lines in parts:
+        if inside:  # keep the begin marker's indentation for the placeholder, then drop it
+            indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+            blocks.append((True, indent + "\n" + "\n".join(lines[1:])))
+        elif lines:
+            blocks.append((False, "\n".join(lines)))
+    return blocks
+
+
+def _indent_and_body(block: str) -> tuple[str, str]:
+    indent, _, body = block.partition("\n")
+    return indent, body
+
+
 def strip_solutions(source: str, placeholder: str = "raise NotImplementedError()") -> str:
     """Student version of an answer cell: each solution block becomes ``placeholder``."""
-    lines, out, inside, indent = source.splitlines(), [], False, ""
-    for line in lines:
-        stripped = line.strip()
-        if stripped == SOLUTION_BEGIN:
-            inside, indent = True, line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# YOUR CODE HERE")
-            out.append(f"{indent}{placeholder}")
-        elif stripped == SOLUTION_END:
-            inside = False
-        elif not inside:
-            out.append(line)
+    out = []
+    for inside, text in marked_blocks(source, SOLUTION_BEGIN, SOLUTION_END):
+        if inside:
+            indent, _ = _indent_and_body(text)
+            out += [f"{indent}# YOUR CODE HERE", f"{indent}{placeholder}"]
+        else:
+            out.append(text)
     return "\n".join(out)
+
+
+def solution_code(source: str) -> str:
+    """An answer cell as a learner who solved it would leave it: the markers removed."""
+    return "\n".join(_indent_and_body(text)[1] if inside else text
+                     for inside, text in marked_blocks(source, SOLUTION_BEGIN, SOLUTION_END)
+                     if text.strip())
+
+
+def split_hidden_tests(source: str) -> list[tuple[bool, str]]:
+    """A test cell as ``(hidden, code)`` parts in order, empty parts left out."""
+    parts = []
+    for inside, text in marked_blocks(source, HIDDEN_BEGIN, HIDDEN_END):
+        code = _indent_and_body(text)[1] if inside else text
+        if code.strip():
+            parts.append((inside, code))
+    return parts
 
 
 def unstrippable_solutions(nb: nbformat.NotebookNode) -> list[str]:
@@ -331,12 +404,5 @@ def _summary_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def strip_hidden_tests(source: str) -> str:
     """Student version of a test cell: hidden test blocks removed."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == HIDDEN_BEGIN:
-            inside = True
-        elif line.strip() == HIDDEN_END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out)
+    return "\n".join(text for inside, text in marked_blocks(source, HIDDEN_BEGIN, HIDDEN_END)
+                     if not inside)

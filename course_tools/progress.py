@@ -2,17 +2,16 @@
 their visible checks.
 
 Runs, in a fresh kernel per lesson (several lessons at a time, with a progress bar), only the
-cells the exercises need: the lesson's setup cell, every answer and test cell, and the cells
-that define names those use (found from the code, so a new lesson needs no configuration).
-The report names each exercise as its notebook does ("Exercise 4 · fixed_attention") and
-prints the check's diagnosis under a failed one. The learner's notebooks are read, never
-written.
+cells the exercises need: every answer and test cell, and the set-up cells that define the
+names they use, found from the code by the analyser the grader uses
+(:mod:`course_tools.cells`), so progress and ``course grade`` run the same cells for an
+exercise and a new lesson needs no configuration. The report names each exercise as its
+notebook does ("Exercise 4 · fixed_attention") and prints the check's diagnosis under a
+failed one. The learner's notebooks are read, never written.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import os
 import re
 import textwrap
@@ -21,49 +20,20 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks
+from course_tools import cells, notebooks
 
 __all__ = ["Row", "cell_names", "exercise_cells", "setup_cell", "exercise_numbers",
            "lesson_progress", "run_lessons", "format_table"]
 
-BUILTINS = set(dir(builtins)) | {"get_ipython", "display", "__file__"}
-
 
 def _python(source: str) -> str:
     """Cell source as plain Python (IPython magics turned into calls)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(source)
+    return cells.python_source(source)
 
 
 def cell_names(source: str) -> tuple[set[str], set[str]]:
-    """``(defined, used)`` top-level names of a code cell; ``used`` excludes names the cell
-    defines before using them (roughly: any name it binds) and Python's builtins."""
-    try:
-        tree = ast.parse(_python(source))
-    except SyntaxError:
-        return set(), set()
-    defined: set[str] = set()
-    for node in tree.body:
-        for sub in ast.walk(node):
-            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if sub in tree.body:
-                    defined.add(sub.name)
-            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-                defined |= {(a.asname or a.name).split(".")[0] for a in sub.names}
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-                defined.add(sub.id)
-    local: set[str] = set()
-    for sub in ast.walk(tree):
-        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            local |= {a.arg for a in ast.walk(sub.args) if isinstance(a, ast.arg)}
-        elif isinstance(sub, ast.comprehension):
-            local |= {n.id for n in ast.walk(sub.target) if isinstance(n, ast.Name)}
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-            local.add(sub.id)
-    used = {sub.id for sub in ast.walk(tree) if isinstance(sub, ast.Name)
-            and isinstance(sub.ctx, ast.Load)}
-    return defined, used - defined - local - BUILTINS
+    """``(defined, used)`` top-level names of a code cell (see :func:`cells.cell_names`)."""
+    return cells.source_names(source)
 
 
 def setup_cell(nb: nbformat.NotebookNode) -> int | None:
@@ -75,25 +45,10 @@ def setup_cell(nb: nbformat.NotebookNode) -> int | None:
 
 
 def exercise_cells(nb: nbformat.NotebookNode) -> list[int]:
-    """Indices of the code cells the exercises need, in notebook order: the setup cell, the
-    answer and test cells, and (transitively) the latest earlier cell defining each name
-    they use."""
-    names = {index: cell_names(cell.source) for index, cell in notebooks.code_cells(nb)}
-    wanted = {i for i, c in notebooks.code_cells(nb)
-              if notebooks.is_answer_cell(c) or notebooks.is_test_cell(c)}
-    setup = setup_cell(nb)
-    if setup is not None:
-        wanted.add(setup)
-    todo = sorted(wanted)
-    while todo:
-        index = todo.pop()
-        for name in names[index][1]:
-            source = next((j for j in sorted(names, reverse=True)
-                           if j < index and name in names[j][0]), None)
-            if source is not None and source not in wanted:
-                wanted.add(source)
-                todo.append(source)
-    return sorted(wanted)
+    """Indices of the code cells the exercises need, in notebook order: the answer and test
+    cells and the set-up cells that define the names they use (see
+    :func:`cells.exercise_cells`: the cells ``course grade`` runs)."""
+    return cells.exercise_cells(nb)
 
 
 @dataclass

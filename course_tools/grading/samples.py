@@ -23,19 +23,13 @@ def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat
     return nb
 
 
-def _solution_code(source: str) -> str:
-    """An answer cell as a learner who solved it would leave it: the markers removed."""
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in (notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END))
-
-
 def sample_class(source: Path, size: int = 30) -> dict[str, tuple[str, nbformat.NotebookNode]]:
     """``student -> (kind, notebook)``: ``size`` submissions of one lesson, in a fixed mix of
     a third correct, partial answers, blank, broken (syntax error, exception, ``sys.exit``,
     a crash, an endless loop) and cheating (patched checks, the reference called)."""
     nb = notebooks.read(source)
     blank = notebooks.student_version(nb)
-    answers = {cell.metadata.nbgrader.grade_id: _solution_code(cell.source)
+    answers = {cell.metadata.nbgrader.grade_id: notebooks.solution_code(cell.source)
                for cell in nb.cells if notebooks.is_answer_cell(cell)}
     ids = list(answers)
     first = ids[0]
