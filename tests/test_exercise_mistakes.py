@@ -414,21 +414,13 @@ def test_each_lesson_checks_its_answers_through_the_catalogue(path: Path) -> Non
     print(f"{path.stem}: {tested} written mistakes tested")
 
 
-def _grader_lesson():
-    """The grader's per-lesson calibration (its module moves with the sandboxed grader)."""
-    try:
-        from course_tools.grading import lesson as graded
-    except ImportError:
-        from course_tools import grade_session as graded
-    return graded
-
-
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_the_notebook_forbids_what_the_grader_forbids(path: Path) -> None:
     """An answer that calls the function it is asked to write fails in the notebook (and in
     `make progress`) exactly when `course grade` gives it 'uses-reference': the catalogue's
     ``forbidden`` equals what the grader finds by tracing the reference and the solution."""
-    graded = _grader_lesson()
+    from course_tools.grading import lesson as graded
+
     original = checks.check_function
     try:
         graded.install_seed(0)  # the grader's checks, which trace the references
