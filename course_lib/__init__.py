@@ -7,7 +7,9 @@ in packages by concept (each package's docstring lists its modules):
   models       RNNs, seq2seq, hard attention, the story reader, Transformer, GPT, the
                variant LM, ViT, VQA
   training     the loop, losses, schedules, the LM loss, decoding, sampling, checkpoints
-  data         vocabularies, synthetic tasks, dates, text, toys, diary stories, digits, shapes
+  data         vocabularies, synthetic tasks, dates, text, toys, diary stories, digits, shapes,
+               in-context and arithmetic sequences
+  tokenizers   byte-level BPE (train, encode, decode)
   experiments  history of AI, milestones, long-range recall
   scale        training memory, parallelism, distributed training, quantization, scaling laws
   analysis     attribution, interventions, gradient checks, timing, measured memory
@@ -28,8 +30,8 @@ from course_lib._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-PACKAGES = ["core", "attention", "models", "training", "data", "experiments", "scale",
-            "analysis", "notebook", "exercises"]
+PACKAGES = ["core", "attention", "models", "training", "data", "tokenizers", "experiments",
+            "scale", "analysis", "notebook", "exercises"]
 __all__ = [*PACKAGES, "MOVED"]
 
 install_aliases()

@@ -2,8 +2,11 @@
 slides still overflow, and the PDF handout.
 
 The deck is opened from the file system at its design size (1280x720). Reveal.js shows one
-slide at a time, so each question visits every slide in turn. The same measurements back the
-browser tests (``tests/test_slides.py``), which also run them at 1024x768 and 1920x1080.
+slide at a time, so each question visits every slide in turn. The full measurement
+(:data:`SLIDE_REPORT`, every element of every slide) is made once, at the design size:
+reveal.js lays a slide out at 1280x720 and scales it to the window. At other window sizes
+(a projector's 1024x768, 1920x1080) :data:`VIEW_REPORT` checks what the scaling could
+break, cheaply: each slide and its top-level blocks inside the window, plots inside.
 """
 
 from __future__ import annotations
@@ -12,16 +15,25 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["MEASURE_BLOCKS", "SLIDE_REPORT", "browser_session", "measure_blocks",
-           "open_deck", "print_pdf", "slide_report"]
+__all__ = ["MEASURE_BLOCKS", "SLIDE_REPORT", "VIEW_REPORT", "browser_session",
+           "measure_blocks", "open_deck", "print_pdf", "slide_report", "view_report"]
+
+# Shows a slide and waits for the fonts its text asks for (the CJK font comes in subsets,
+# loaded when a character first needs one): measured before, text has fallback metrics.
+_SHOW = """  const show = async slide => {
+    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+    slide.getBoundingClientRect();
+    await document.fonts.ready;
+  };
+"""
 
 # Heights of every block (cell element, by its id) with its images left out: the packer
 # adds the images at the size it chooses.
-MEASURE_BLOCKS = """() => {
-  const heights = {};
+MEASURE_BLOCKS = """async () => {
+""" + _SHOW + """  const heights = {};
   const slides = Reveal.getSlides();
-  slides.forEach((slide, i) => {
-    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+  for (const [i, slide] of slides.entries()) {
+    await show(slide);
     slide.querySelectorAll(':scope > .jp-Cell').forEach(cell => {
       const id = (cell.id || '').replace(/^cell-id=/, '');
       const scale = Reveal.getScale();
@@ -31,7 +43,7 @@ MEASURE_BLOCKS = """() => {
       });
       heights[id] = height;
     });
-  });
+  }
   Reveal.slide(0, 0);
   return heights;
 }"""
@@ -39,12 +51,12 @@ MEASURE_BLOCKS = """() => {
 # Per slide (visited in order): how far its content reaches outside the slide on each side
 # (slide pixels, 0 when inside), its images (displayed size, natural size, fully visible),
 # and the slide number shown and the address.
-SLIDE_REPORT = """() => {
-  const report = [];
+SLIDE_REPORT = """async () => {
+""" + _SHOW + """  const report = [];
   const scale = Reveal.getScale();
   const slides = Reveal.getSlides();
-  slides.forEach((slide, i) => {
-    Reveal.slide(...Object.values(Reveal.getIndices(slide)).slice(0, 2));
+  for (const [i, slide] of slides.entries()) {
+    await show(slide);
     const box = slide.getBoundingClientRect();
     let top = box.top, bottom = box.bottom, left = box.left, right = box.right;
     const walker = document.createTreeWalker(slide, NodeFilter.SHOW_ELEMENT);
@@ -91,7 +103,40 @@ SLIDE_REPORT = """() => {
       hash: '#' + Reveal.getSlidePath(),   // the address reveal.js writes for this slide
       notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent.trim()).join(' '),
     });
-  });
+  }
+  Reveal.slide(0, 0);
+  return report;
+}"""
+
+
+# Per slide at the page's window size (visited in order; ``only``: a list of 1-based slide
+# numbers, or null for all): the slide inside the window, each top-level block (cell) and
+# plot inside the slide, plots loaded, the number shown and the address; distances in
+# window pixels (0 when inside).
+VIEW_REPORT = """async (only) => {
+""" + _SHOW + """  const report = [];
+  const width = window.innerWidth, height = window.innerHeight;
+  const outside = (r, box) => Math.max(0, box.left - r.left, r.right - box.right,
+                                       box.top - r.top, r.bottom - box.bottom);
+  const view = {left: 0, top: 0, right: width, bottom: height};
+  for (const [i, slide] of Reveal.getSlides().entries()) {
+    if (only && !only.includes(i + 1)) continue;
+    await show(slide);
+    const box = slide.getBoundingClientRect();
+    const blocks = [...slide.children].filter(el => !el.matches('aside.notes'))
+      .map(el => outside(el.getBoundingClientRect(), box));
+    const images = [...slide.querySelectorAll('.jp-OutputArea img')];
+    report.push({
+      index: i + 1,
+      window: outside(box, view),
+      blocks: Math.max(0, ...blocks, slide.scrollHeight - slide.clientHeight),
+      images: Math.max(0, ...images.map(img => outside(img.getBoundingClientRect(), box))),
+      loaded: images.every(img => img.complete && img.naturalWidth > 0),
+      number: ((document.querySelector('.slide-number') || {}).textContent || '')
+                .replace(/\\s+/g, ''),
+      hash: '#' + Reveal.getSlidePath(),
+    });
+  }
   Reveal.slide(0, 0);
   return report;
 }"""
@@ -142,6 +187,12 @@ def measure_blocks(browser, path: Path) -> dict[str, float]:
 def slide_report(page) -> list[dict]:
     """:data:`SLIDE_REPORT` on an open deck page."""
     return page.evaluate(SLIDE_REPORT)
+
+
+def view_report(page, only: list[int] | None = None) -> list[dict]:
+    """:data:`VIEW_REPORT` on an open deck page (at its window's size), for every slide or
+    the 1-based slide numbers in ``only``."""
+    return page.evaluate(VIEW_REPORT, only)
 
 
 def print_pdf(browser, path: Path, pdf: Path) -> int:

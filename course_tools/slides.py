@@ -40,9 +40,9 @@ from course_tools.execute import execute
 __all__ = [
     "DECK_TEXT", "MATH_AND_FONT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR",
     "Deck", "DeckOverflow", "build", "check_card", "copy_files", "deck_notebook", "deck_slides",
-    "executed_copy", "install_assets", "is_current", "lesson_title", "offline_problems",
-    "outputs_by_cell", "resolve_lessons", "slide_count", "slide_type", "talk_problems",
-    "write_pygments_css",
+    "executed_copy", "install_assets", "is_current", "lesson_title", "notes_font_css",
+    "offline_problems", "outputs_by_cell", "resolve_lessons", "slide_count", "slide_type",
+    "talk_problems", "write_pygments_css",
 ]
 
 SLIDES_DIR = Path(__file__).resolve().parents[1] / "slides"
@@ -359,21 +359,24 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
 
     Answer cells show the task (the stub) without outputs; a test cell is replaced by a
     card saying what its check tests (:func:`check_card`), not its code; cells tagged
-    ``gpu`` are left out; the title slide's set-up code is left out; fragments show at
-    once (one click, one slide); progress bars and stderr are dropped; long printed outputs
-    are trimmed; tracebacks shrink to their last line; links to the glossary and to other
-    lessons point at the pages next to the deck. Raises ``ValueError`` if the executed copy
-    lacks a code cell.
+    ``gpu`` are left out, and so are slides whose only code is such a cell (their prose
+    and notes too); the title slide's code (imports and set-up) is left out; fragments
+    show at once (one click, one slide); progress bars and stderr are dropped; long printed
+    outputs are trimmed; tracebacks shrink to their last line; links to the glossary and to
+    other lessons point at the pages next to the deck. Raises ``ValueError`` if the
+    executed copy lacks a code cell.
     """
     released = notebooks.student_version(source)
     outputs = outputs_by_cell(released, executed)
     deck = copy.deepcopy(released)
+    gpu_only = _gpu_only_slides(deck)
     cells, title_slide = [], True
     for cell in deck.cells:
         kind = slide_type(cell)
         if kind in {"slide", "subslide"} and cells:
             title_slide = False
-        if kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell):
+        if (kind == "skip" or notebooks.GPU_TAG in notebooks.tags(cell)
+                or id(cell) in gpu_only):
             continue
         if cell.cell_type == "markdown":
             cell.source = pages.markdown_links_to_pages(cell.source)
@@ -392,6 +395,22 @@ def deck_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
     deck.cells = cells
     deck.metadata.pop("widgets", None)
     return deck
+
+
+def _gpu_only_slides(nb: nbformat.NotebookNode) -> set[int]:
+    """``id()`` of every cell of the slides (``slide``/``subslide`` groups) whose only code
+    needs a GPU: their prose introduces a cell the room will not see run."""
+    groups: list[list[nbformat.NotebookNode]] = []
+    for cell in nb.cells:
+        if slide_type(cell) in {"slide", "subslide"} or not groups:
+            groups.append([])
+        groups[-1].append(cell)
+    dropped: set[int] = set()
+    for group in groups:
+        code = [c for c in group if c.cell_type == "code"]
+        if code and all(notebooks.GPU_TAG in notebooks.tags(c) for c in code):
+            dropped |= {id(c) for c in group}
+    return dropped
 
 
 def _card_cell(test: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
@@ -650,10 +669,56 @@ def _exporter():
                           exclude_output_prompt=True)
 
 
-def _render(nb: nbformat.NotebookNode, title: str, lang: str = "en") -> str:
-    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {"title": title,
-                                                                      "lang": lang}})
+def _render(nb: nbformat.NotebookNode, title: str, lang: str = "en",
+            notes_font: str = "") -> str:
+    body, _ = _exporter().from_notebook_node(nb, resources={"deck": {
+        "title": title, "lang": lang, "notes_font": notes_font}})
     return body
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def _unicode_ranges(text: str) -> list[tuple[int, int]]:
+    """``unicode-range: U+4e00-4e10,U+3001`` as ``[(0x4e00, 0x4e10), (0x3001, 0x3001)]``."""
+    ranges = []
+    for item in re.findall(r"U\+([0-9a-fA-F?]+)(?:-([0-9a-fA-F]+))?", text):
+        low = int(item[0].replace("?", "0"), 16)
+        high = int(item[1], 16) if item[1] else int(item[0].replace("?", "f"), 16)
+        ranges.append((low, high))
+    return ranges
+
+
+def notes_font_css(deck: nbformat.NotebookNode, font_dir: Path) -> str:
+    """``@font-face`` rules for the Chinese characters of the deck's speaker notes, each
+    subset of the bundled Noto Sans SC (``font_dir``: its ``index.css`` and ``files/``)
+    that they need inlined as a ``data:`` URL.
+
+    The speaker view is a window that reveal.js writes itself; Chromium does not let such a
+    window load fonts from ``file://`` addresses, so the notes get their glyphs this way
+    (deck.js adds these rules to the window). Empty when the notes have no Chinese."""
+    import base64
+
+    wanted = {ord(ch) for cell in deck.cells if slide_type(cell) == "notes"
+              for ch in _CJK.findall(cell.source)}
+    index = font_dir / "index.css"
+    if not wanted or not index.is_file():
+        return ""
+    rules = []
+    for block in re.findall(r"@font-face\s*{([^}]*)}", index.read_text(encoding="utf-8")):
+        source = re.search(r"url\(\s*['\"]?([^'\")]+)", block)
+        covered = re.search(r"unicode-range:([^;]+)", block)
+        if not (source and covered):
+            continue
+        ranges = _unicode_ranges(covered.group(1))
+        if not any(low <= code <= high for code in wanted for low, high in ranges):
+            continue
+        data = base64.b64encode((font_dir / source.group(1)).read_bytes()).decode("ascii")
+        rules.append("@font-face { font-family: 'Noto Sans SC Variable'; font-style: normal; "
+                     "font-weight: 100 900; font-display: block; "
+                     f"src: url(data:font/woff2;base64,{data}) format('woff2-variations'); "
+                     f"unicode-range: {covered.group(1).strip()}; }}")
+    return "\n".join(rules)
 
 
 def _overflow_problems(report: list[dict], name: str) -> list[str]:
@@ -743,30 +808,33 @@ def _write_index(out: Path, built: list[Deck]) -> list[Deck]:
 
 
 def _layout(deck_nb: nbformat.NotebookNode, target: Path, title: str, lang: str,
-            browser) -> tuple[list[deck_layout.Slide], list[str]]:
+            browser) -> tuple[list[deck_layout.Slide], list[str], list[dict]]:
     """Pack the deck's slides (measuring its blocks in ``browser`` when there is one), write
-    the deck to ``target``; returns its slides and what still overflows (measured)."""
+    the deck to ``target``; returns its slides, what still overflows, and the browser's
+    report on every slide (:data:`deck_browser.SLIDE_REPORT`; empty without a browser)."""
     heights = None
     if browser is not None:
         target.write_text(_render(_unpacked(deck_nb, lang), title, lang), encoding="utf-8")
         heights = deck_browser.measure_blocks(browser, target)
     parts = deck_slides(deck_nb, heights, lang)
-    target.write_text(_render(_deck_of(deck_nb, parts, lang), title, lang), encoding="utf-8")
+    final = _deck_of(deck_nb, parts, lang)
+    font = notes_font_css(final, target.parent / "assets" / "noto-sans-sc")
+    target.write_text(_render(final, title, lang, font), encoding="utf-8")
     if browser is None:
-        return parts, []
+        return parts, [], []
     page = deck_browser.open_deck(browser, target)
     try:
         report = deck_browser.slide_report(page)
     finally:
         page.context.close()
-    return parts, _overflow_problems(report, target.name)
+    return parts, _overflow_problems(report, target.name), report
 
 
 def build(paths: list[Path], out: Path = Path("build/slides"),
           executed_dir: Path | None = Path("build/executed"), *, timeout: int = 600,
           cache: Path = Path(".cache/slides-npm"), glossary: Path = Path("GLOSSARY.md"),
           pdf: bool = False, lang: str = "en", browser=None, measure: bool = True,
-          log=print) -> list[Deck]:
+          reports: dict[str, list[dict]] | None = None, log=print) -> list[Deck]:
     """Build a deck per notebook in ``paths`` into ``out``, with its assets, the glossary
     page and the index; return the decks built.
 
@@ -776,7 +844,9 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     Slides are laid out with heights measured in headless Chromium (``browser``, or one
     started here; estimated, with a warning, where there is none or ``measure`` is False);
     a slide that still overflows raises :class:`DeckOverflow` naming it, after every deck
-    is written. ``pdf`` also prints each deck's handout, ``NN_topic.pdf``.
+    is written. ``pdf`` also prints each deck's handout, ``NN_topic.pdf``. ``reports``, if
+    given, receives the browser's report on every slide of each deck, by deck file name
+    (what the browser tests check, measured once).
     """
     if lang not in DECK_TEXT:
         raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
@@ -794,7 +864,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
             raise RuntimeError("`course slides --pdf` prints with headless Chromium: "
                                + course_browser.INSTALL_HINT)
         built, overflowing = _build_decks(paths, out, executed_dir, timeout, lang, pdf,
-                                          browser, log)
+                                          browser, log, {} if reports is None else reports)
     _write_index(out, built)
     if overflowing:
         raise DeckOverflow("slides that do not fit the 1280x720 slide (shorten the cell, "
@@ -803,7 +873,7 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     return built
 
 
-def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
+def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log, reports):
     built, overflowing = [], []
     for path in paths:
         start = time.perf_counter()
@@ -812,7 +882,7 @@ def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log):
         deck_nb = deck_notebook(source, executed, lang)
         title = lesson_title(source, path.stem)
         target = out / path.with_suffix(".html").name
-        parts, problems = _layout(deck_nb, target, title, lang, browser)
+        parts, problems, reports[target.name] = _layout(deck_nb, target, title, lang, browser)
         overflowing += problems
         handout = ""
         if pdf:

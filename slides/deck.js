@@ -52,9 +52,11 @@
   Reveal.on("slidechanged", function (event) { fitFormulas(event.currentSlide); });
   Reveal.on("pdf-ready", function () { Reveal.getSlides().forEach(fitFormulas); });
 
-  // The speaker view is a window reveal.js writes itself, without the course's fonts: give
-  // it the bundled CJK font, so Chinese in the notes is not drawn as boxes.
-  var fontSheet = new URL("assets/noto-sans-sc/index.css", document.baseURI).href;
+  // The speaker view is a window reveal.js writes itself, without the course's fonts, and
+  // Chromium lets it load no font from a file:// address: give it the glyphs its notes
+  // need, inlined by the deck builder (the "course-notes-font" element), so Chinese in the
+  // notes is not drawn as boxes.
+  var notesFont = document.getElementById("course-notes-font");
   var open = window.open;
   window.open = function () {
     var opened = open.apply(window, arguments);
@@ -62,13 +64,10 @@
       var addFont = function () {
         var doc = opened.document;
         if (!doc || !doc.head || doc.getElementById("course-cjk")) return;
-        var link = doc.createElement("link");
-        link.id = "course-cjk";
-        link.rel = "stylesheet";
-        link.href = fontSheet;
-        doc.head.appendChild(link);
         var style = doc.createElement("style");
-        style.textContent = "body, .speaker-controls-notes .value { font-family: Helvetica, " +
+        style.id = "course-cjk";
+        style.textContent = (notesFont ? notesFont.textContent : "") +
+          "\nbody, .speaker-controls-notes .value { font-family: Helvetica, " +
           "Arial, 'Noto Sans SC Variable', sans-serif; } pre, code { font-family: " +
           "'DejaVu Sans Mono', Menlo, Consolas, 'Noto Sans SC Variable', monospace; }";
         doc.head.appendChild(style);

@@ -11,6 +11,7 @@ from course_lib.analysis.attribution import (
     attention_rollout,
     gradient_x_input,
     integrated_gradients,
+    rank_correlation,
 )
 
 
@@ -121,3 +122,23 @@ def test_rollout_errors():
         attention_rollout([torch.rand(2, 4, 5, 6)])
     with pytest.raises(ValueError, match=r"weights\[1\]"):
         attention_rollout([torch.rand(2, 4, 5, 5), torch.rand(2, 4, 6, 6)])
+
+
+def test_rank_correlation_equals_scipy_with_and_without_ties():
+    from scipy.stats import spearmanr
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(6, 16, generator=g)
+    b = torch.randint(0, 4, (6, 16), generator=g).float()   # many ties, like blank patches
+    a[:, :5] = 0.0                                           # ties on the other side too
+    ours = rank_correlation(a, b)
+    expected = [spearmanr(a[i].numpy(), b[i].numpy()).statistic for i in range(6)]
+    np.testing.assert_allclose(ours.numpy(), expected, atol=1e-6)
+    # without ties it is the Pearson correlation of the ranks
+    c = torch.randn(3, 9, generator=g)
+    d = c + 0.5 * torch.randn(3, 9, generator=g)
+    expected = [spearmanr(c[i].numpy(), d[i].numpy()).statistic for i in range(3)]
+    np.testing.assert_allclose(rank_correlation(c, d).numpy(), expected, atol=1e-6)
+    assert torch.isnan(rank_correlation(torch.ones(1, 5), torch.randn(1, 5, generator=g))).all()
+    with pytest.raises(ValueError, match=r"a, b: expected two maps of the same shape"):
+        rank_correlation(torch.ones(2, 5), torch.ones(2, 4))

@@ -11,7 +11,7 @@ from course_lib.analysis.interventions import (
     run_with_attention,
     uniform_like,
 )
-from course_lib.attention import MultiHeadAttention
+from course_lib.attention import GroupedQueryAttention, KVCache, MultiHeadAttention
 from course_lib.models.transformer import TransformerEncoder
 
 
@@ -46,6 +46,53 @@ def test_run_with_attention_uses_exactly_the_new_weights(transform):
     assert not torch.allclose(replaced, original)
 
 
+def peaked_setup(seed=0):
+    """A layer whose trained-looking weights underflow: most keys get exactly 0 in float32."""
+    mha, q, kv = setup(seed)
+    with torch.no_grad():
+        mha.q_proj.weight.mul_(500.0)
+    return mha, q, kv
+
+
+def by_hand(mha, kv, weights):
+    B, S, _ = kv.shape
+    v = mha.v_proj(kv).view(B, S, mha.num_heads, mha.head_dim).transpose(1, 2)
+    return mha.out_proj((weights @ v).transpose(1, 2).reshape(B, weights.shape[2], -1))
+
+
+def test_peaked_weights_are_replaced_exactly():
+    mha, q, kv = peaked_setup()
+    with torch.no_grad():
+        (out, _), original, replaced = run_with_attention(
+            mha, lambda: mha(q, kv, kv), permute_keys)
+        expected = by_hand(mha, kv, replaced)
+    assert (original == 0).float().mean() > 0.3  # the case that needs care: underflow
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    # The old way, a bias log P - log W on the scores with W clamped at 1e-12, misses P
+    # here: this is the failure the replacement above avoids.
+    bias = replaced.clamp_min(1e-12).log() - original.clamp_min(1e-12).log()
+    with torch.no_grad():
+        _, realised = mha(q, kv, kv, attn_bias=bias, need_weights=True)
+    assert (realised - replaced).abs().max() > 0.1
+
+
+def test_grouped_query_attention_and_self_attention_calls():
+    torch.manual_seed(0)
+    gqa = GroupedQueryAttention(16, 4, num_kv_heads=2).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        out, _, replaced = run_with_attention(gqa, lambda: gqa(x, is_causal=True)[0],
+                                              uniform_like)
+        v = gqa.v_proj(x).view(2, 5, 2, 4).transpose(1, 2).repeat_interleave(2, dim=1)
+        expected = gqa.out_proj((replaced @ v).transpose(1, 2).reshape(2, 5, 16))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    mha, q, _ = setup()
+    with torch.no_grad():  # self-attention called with the query alone, or with keywords
+        for call in (lambda: mha(q)[0], lambda: mha(query=q, key=q, value=q)[0]):
+            out, _, replaced = run_with_attention(mha, call, uniform_like)
+            torch.testing.assert_close(out, by_hand(mha, q, replaced), atol=1e-5, rtol=1e-5)
+
+
 def test_identity_transform_changes_nothing_and_hooks_are_removed():
     torch.manual_seed(0)
     encoder = TransformerEncoder(16, 4, 32, 2, norm_first=True).eval()
@@ -73,3 +120,8 @@ def test_errors():
         capture_attention(mha, lambda: None)
     with pytest.raises(ValueError, match=r"transform: expected weights of shape \(2, 4, 3, 5\)"):
         run_with_attention(mha, lambda: mha(q, kv, kv), lambda w: w[..., :2])
+    with pytest.raises(ValueError, match="without a KV cache"):
+        run_with_attention(mha, lambda: mha(q, cache=KVCache()), uniform_like)
+    noisy = MultiHeadAttention(16, 4, dropout=0.1).train()
+    with pytest.raises(ValueError, match="expected eval mode or dropout 0"):
+        run_with_attention(noisy, lambda: noisy(q), uniform_like)

@@ -58,6 +58,9 @@ def test_sweep_trains_each_size_on_the_same_tokens() -> None:
     assert all(r.tokens == 30 * 8 * 8 for r in runs)
     assert all(r.val_loss < np.log(7) for r in runs)  # both learned something
     assert runs[0].tokens_per_parameter > runs[1].tokens_per_parameter
+    # Hoffmann et al.'s tokens per parameter count every parameter, embeddings included
+    assert all(r.tokens_per_parameter == r.tokens / r.parameters for r in runs)
+    assert all(r.parameters > r.non_embedding_parameters for r in runs)
     with pytest.raises(ValueError, match="max_len"):
         scaling.run_sweep([configs[0], GPTConfig(vocab_size=7, max_len=4, d_model=8,
                                                  num_heads=2, num_layers=1)],

@@ -1,14 +1,18 @@
 """Lesson decks (`course slides`): every lesson's metadata gives a talk, the deck transform
 hides solutions, and every deck works in a real headless browser with the network blocked.
 
-The browser tests build each lesson's deck from the stored notebook (fast: no outputs) plus
-one small notebook that is executed here, whose deck carries what executed lessons carry
-(a plot, printed and trimmed results, math in outputs). Screenshots of each deck's title
-slide and of one content slide go to build/slides-test/screenshots/.
+The browser tests (marked `lessons`) build each lesson's deck from its executed copy (the
+`executed_lesson` fixture: run once per session, shared with tests/test_lessons.py) plus one
+small notebook executed here, whose deck carries what lessons carry (a plot, printed and
+trimmed results, math in outputs, Chinese in notes). Each deck is measured once at its
+design size by the build; the tests then look at it at 1024x768 and 1920x1080 (see
+slides/README.md). Screenshots of each deck's title, math, plot and code slides go to
+build/slides-test/screenshots/.
 
-To run the same browser checks on the decks of `make slides` (executed lessons, real plots),
-with screenshots in build/slides/screenshots/:
-    COURSE_SLIDES_DIR=build/slides python -m pytest tests/test_slides.py -k browser
+To run the same browser checks on the decks of `make slides`, with screenshots in
+build/slides/screenshots/:
+    COURSE_SLIDES_DIR=build/slides python -m pytest tests/test_slides.py -m lessons \
+        -k "browser or notes or plot"
 """
 
 from __future__ import annotations
@@ -82,6 +86,9 @@ def _lesson_with_exercise() -> tuple[nbformat.NotebookNode, nbformat.NotebookNod
         _cell("print(2)", "fragment", code=True),
         _cell(answer, code=True, **_grading("l_f", answer=True)),
         _cell(test, code=True, **_grading("l_f_test", answer=False)),
+        _cell("### On a GPU\nA bigger run.", "subslide"),
+        _cell("train_big()", code=True, tags=["gpu"]),
+        _cell("say what the GPU run shows", "notes"),
     ])
     executed = nbformat.reads(nbformat.writes(source), as_version=4)
     executed.cells[3].source = 'print("Skipped: this cell needs a CUDA GPU.")'
@@ -111,6 +118,7 @@ def test_deck_shows_the_task_not_the_solution() -> None:
     assert "`f`" in card.source and "`reference.f`" in card.source
     assert "multiplied by 4, not 2" in card.source and "1 point" in card.source
     assert slides.slide_type(deck.cells[2]) == "-"           # fragments show at once
+    assert len(deck.cells) == 5, "a slide whose only code needs a GPU is left out"
 
 
 def test_deck_outputs_fit_a_slide() -> None:
@@ -172,6 +180,22 @@ def test_packing_splits_a_long_slide_and_keeps_notes_with_their_blocks() -> None
     sequence = [(block("markdown", 500), None), (None, "only"), (block("markdown", 500), None)]
     parts = deck_layout.pack(slide, sequence, "(cont.) {}")
     assert parts[1].continued and parts[1].notes == ["(cont.) only"]
+
+
+def test_speaker_notes_font_covers_their_chinese() -> None:
+    """The notes window gets, inlined, every font subset its Chinese needs, and only those."""
+    font_dir = CACHE / "node_modules" / "@fontsource-variable" / "noto-sans-sc"
+    if not (font_dir / "index.css").is_file():
+        _need_npm()
+        slides.install_assets(CACHE)
+    deck = new_notebook(cells=[_cell("# T", "slide"), _cell("say 注意力 and 软最大值", "notes")])
+    css = slides.notes_font_css(deck, font_dir)
+    ranges = [slides._unicode_ranges(r) for r in re.findall(r"unicode-range: ([^;]+);", css)]
+    for ch in "注意力软最大值":
+        assert any(low <= ord(ch) <= high for r in ranges for low, high in r), ch
+    assert css.count("src: url(data:font/woff2;base64,") == len(ranges) < 10
+    deck.cells[1].source = "no Chinese here"
+    assert slides.notes_font_css(deck, font_dir) == ""
 
 
 def test_lessons_by_number_or_path() -> None:
@@ -246,17 +270,25 @@ def _example_notebook(folder: Path) -> Path:
 
 class _Decks:
     """Each deck built once per session (from executed lessons, with the session's browser
-    measuring and printing), on first use; a deck that overflows is kept with its problems."""
+    measuring and printing), on first use: ``decks(name)`` is ``(deck, problems, report)``,
+    the build's problems (a deck that overflows is kept with them) and its browser report
+    on every slide at the design size (:data:`deck_browser.SLIDE_REPORT`, measured once)."""
 
     def __init__(self, browser, executed_lesson, example_folder: Path) -> None:
         self.browser, self.executed_lesson = browser, executed_lesson
         self.example_folder = example_folder
-        self.built: dict[str, tuple[slides.Deck, list[str]]] = {}
+        self.built: dict[str, tuple[slides.Deck, list[str], list[dict]]] = {}
 
-    def __call__(self, name: str) -> tuple[slides.Deck, list[str]]:
-        if CHECKED:
+    def __call__(self, name: str) -> tuple[slides.Deck, list[str], list[dict]]:
+        if CHECKED and name not in self.built:
             listing = json.loads((OUT / "decks.json").read_text())
-            return {d["name"]: slides.Deck(**d) for d in listing}[name], []
+            page = deck_browser.open_deck(self.browser, OUT / name)
+            try:
+                report = deck_browser.slide_report(page)
+            finally:
+                page.context.close()
+            deck = {d["name"]: slides.Deck(**d) for d in listing}[name]
+            self.built[name] = (deck, slides._overflow_problems(report, name), report)
         if name not in self.built:
             if name == Path(EXAMPLE).with_suffix(".html").name:
                 path = _example_notebook(self.example_folder)
@@ -265,15 +297,17 @@ class _Decks:
                 path = ROOT / "notebooks" / Path(name).with_suffix(".ipynb").name
                 executed = self.executed_lesson(path.name).parent
             problems: list[str] = []
+            reports: dict[str, list[dict]] = {}
             try:
                 deck = slides.build([path], OUT, executed_dir=executed, cache=CACHE,
                                     glossary=ROOT / "GLOSSARY.md", pdf=True,
-                                    browser=self.browser, log=lambda line: None)[0]
+                                    browser=self.browser, reports=reports,
+                                    log=lambda line: None)[0]
             except slides.DeckOverflow as error:
                 problems = str(error).splitlines()[1:]
                 listing = json.loads((OUT / "decks.json").read_text())
                 deck = next(slides.Deck(**d) for d in listing if d["name"] == name)
-            self.built[name] = (deck, problems)
+            self.built[name] = (deck, problems, reports[name])
         return self.built[name]
 
 
@@ -395,6 +429,7 @@ def _fallback_glyphs(page, selector: str, limit: int = 400) -> list[str]:
 
 
 def _report_problems(report: list[dict], deck: slides.Deck, size: str) -> list[str]:
+    """What the full report (every element of every slide, at the design size) finds."""
     problems = []
     for s in report:
         where = f"{size} slide {s['index']} ({s['title'][:40]!r})"
@@ -404,10 +439,31 @@ def _report_problems(report: list[dict], deck: slides.Deck, size: str) -> list[s
         for image in s["images"]:
             if not (image["inside"] and image["loaded"]):
                 problems.append(f"{where}: a plot is not fully visible or did not load")
-        if s["number"].split("/")[0].strip() != str(s["index"]):
-            problems.append(f"{where}: shows number {s['number']!r}")
-        if s["hash"] != f"#/{s['index']}" and not (s["index"] == 1 and s["hash"] == "#/"):
-            problems.append(f"{where}: address {s['hash']!r}")
+        problems += _address_problems(s, where)
+    return problems
+
+
+def _address_problems(s: dict, where: str) -> list[str]:
+    problems = []
+    if s["number"].split("/")[0].strip() != str(s["index"]):
+        problems.append(f"{where}: shows number {s['number']!r}")
+    if s["hash"] != f"#/{s['index']}" and not (s["index"] == 1 and s["hash"] == "#/"):
+        problems.append(f"{where}: address {s['hash']!r}")
+    return problems
+
+
+def _view_problems(view: list[dict], size: str) -> list[str]:
+    """What :data:`deck_browser.VIEW_REPORT` finds at a window size: a slide or one of its
+    blocks or plots outside (more than a pixel), a plot not loaded, a wrong number."""
+    problems = []
+    for s in view:
+        where = f"{size} slide {s['index']}"
+        for part in ("window", "blocks", "images"):
+            if s[part] > 1:
+                problems.append(f"{where}: {part} {s[part]:.0f} px outside")
+        if not s["loaded"]:
+            problems.append(f"{where}: a plot did not load")
+        problems += _address_problems(s, where)
     return problems
 
 
@@ -416,14 +472,14 @@ _NEXT_KEYS = ["ArrowRight", "Space", "PageDown"]
 
 def _walk_with_keys(page, total: int) -> list[int]:
     """Slides reached by pressing next (right arrow, space, Page Down in turn) from the
-    first: their one-based numbers, as the address says."""
+    first: their one-based numbers, in the order reveal.js showed them."""
     page.evaluate("() => Reveal.slide(0, 0)")
     page.click(".reveal .slides", position={"x": 5, "y": 5})
-    reached = [1]
+    page.evaluate("""() => { window.courseReached = [Reveal.getSlidePastCount() + 1];
+      Reveal.on('slidechanged', () => courseReached.push(Reveal.getSlidePastCount() + 1)); }""")
     for step in range(total - 1):
         page.keyboard.press(_NEXT_KEYS[step % 3])
-        reached.append(page.evaluate("() => Reveal.getSlidePastCount() + 1"))
-    return reached
+    return page.evaluate("() => courseReached")
 
 
 def _screenshots(page, stem: str, shots: Path) -> list[str]:
@@ -446,70 +502,107 @@ def _screenshots(page, stem: str, shots: Path) -> list[str]:
     return written
 
 
+# Every slide laid out at once (reveal.js lays out only those near the current one), and of
+# the probes of the same text in the same font stack, one asked about.
+_LAY_OUT_ALL = """() => {
+  const style = document.createElement('style');
+  style.textContent = '.reveal .slides > section { display: block !important; }';
+  document.head.appendChild(style);
+  const seen = new Set();
+  let count = 0;
+  document.querySelectorAll('[data-cjk-probe]').forEach(el => {
+    const key = el.textContent + '|' + getComputedStyle(el).fontFamily;
+    if (!seen.has(key)) { seen.add(key); el.dataset.cjkAsk = ''; count += 1; }
+  });
+  return count;
+}"""
+
+
+def _sample(report: list[dict], crowded: int = 6) -> list[int]:
+    """Slides to look at again at another window size: the title, the ``crowded`` ones whose
+    content comes nearest the slide's bottom, and every slide with a plot."""
+    nearest = sorted(report, key=lambda s: s["overflow"]["bottom"], reverse=True)[:crowded]
+    return sorted({1, *(s["index"] for s in nearest),
+                   *(s["index"] for s in report if s["images"])})
+
+
+def _open_offline(browser, name: str, width: int, height: int, address: str = ""):
+    page = offline_page_of(browser, width, height)
+    page.on("pageerror", lambda error, p=page: p.console_errors.append(str(error)))
+    page.goto((OUT / name).as_uri() + address)
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+    page.evaluate("() => document.fonts.ready.then(() => new Promise(requestAnimationFrame))")
+    page.evaluate("() => Reveal.configure({transition: 'none'})")
+    return page
+
+
+def _notes_have_chinese(name: str) -> bool:
+    text = (OUT / name).read_text(encoding="utf-8")
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', text, re.DOTALL)
+    return any(slides._CJK.search(n) for n in notes)
+
+
 @pytest.mark.lessons
 @pytest.mark.parametrize("name", DECKS)
 def test_deck_in_browser(decks, browser, name: str) -> None:
-    """The deck as an instructor uses it, at a projector's 1024x768 and at 1920x1080: every
-    slide's content inside the slide, every plot fully visible with readable text, slide
-    numbers and addresses that agree, next (right arrow, space, Page Down) reaching every
-    slide in order, Chinese drawn by the bundled font everywhere (slides, code, outputs,
-    notes, speaker view), notes on every content slide, a handout of one page per slide,
-    nothing loaded from the network."""
-    deck, problems = decks(name)
+    """The deck as an instructor uses it. Measured once at the design size (1280x720, which
+    reveal.js scales to the window): every slide's content inside the slide, every plot
+    fully visible and loaded, slide numbers and addresses that agree. At a projector's
+    1024x768 and at 1920x1080, opened with the network blocked: the scaled slides, their
+    blocks and plots inside the window, numbers and addresses, no failed request or error;
+    next (right arrow, space, Page Down) reaching every slide in order; math typeset, no
+    solution or test code; Chinese drawn by the bundled font everywhere (slides, code,
+    outputs, notes, and the speaker view); a handout of one page per slide."""
+    deck, problems, report = decks(name)
     assert not problems, f"{name}: the build found slides that do not fit:\n" + \
         "\n".join(problems)
+    bad = _report_problems(report, deck, "1280x720")
+    assert not bad, f"{name} at 1280x720:\n" + "\n".join(bad)
     lesson = _lesson(name)
     cells = lesson.cells if lesson is not None else []
     shots = OUT / "screenshots"
     shots.mkdir(exist_ok=True)
-    for width, height in ((1024, 768), (1920, 1080)):
-        page = offline_page_of(browser, width, height)
-        page.on("pageerror", lambda error, p=page: p.console_errors.append(str(error)))
-        try:
-            page.goto((OUT / name).as_uri())
-            page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-            page.evaluate("() => document.fonts.ready.then(() => "
-                          "new Promise(requestAnimationFrame))")
-            page.evaluate("() => Reveal.configure({transition: 'none'})")
-            size = f"{width}x{height}"
-            assert page.evaluate("() => Reveal.getTotalSlides()") == deck.slides
-            report = deck_browser.slide_report(page)
-            bad = _report_problems(report, deck, size)
-            assert not bad, f"{name} at {size}:\n" + "\n".join(bad)
-            page.goto((OUT / name).as_uri() + f"#/{deck.slides}")   # an address: its slide
-            page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-            page.wait_for_function(f"() => Reveal.getSlidePastCount() + 1 === {deck.slides}",
-                                   timeout=5000)
-            page.evaluate("() => Reveal.configure({transition: 'none'})")
-            reached = _walk_with_keys(page, deck.slides)
-            assert reached == list(range(1, deck.slides + 1)), \
-                f"{name} at {size}: next keys reached {reached}"
-            if width == 1920:
-                assert page.evaluate(_RAW_MATH) == [], "math left as raw TeX"
-                if lesson is None or any(c.cell_type == "markdown" and "$" in c.source
-                                         for c in cells):
-                    assert page.evaluate("() => document.querySelectorAll('.katex').length") > 0
-                text = page.evaluate("() => document.querySelector('.reveal .slides').textContent")
-                assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
-                assert "def naive(" not in text and "mistakes={" not in text  # no test code
-                assert text.count("raise NotImplementedError()") >= sum(
-                    map(notebooks.is_answer_cell, cells))
-                assert "Skipped: this cell needs a CUDA GPU" not in text
-                assert deck.notes == sum(bool(s["notes"]) for s in report)
-                _screenshots(page, Path(name).stem, shots)
-                _speaker_view(page, report)
-                probes = page.evaluate(_CJK_PROBES, None)
-                wrong = []
-                for s in report:
-                    page.evaluate(f"() => Reveal.slide({s['index'] - 1}, 0)")
-                    wrong += [f"slide {s['index']}: {w}" for w in
-                              _fallback_glyphs(page, ".present [data-cjk-probe]", limit=12)]
-                assert probes == 0 or not wrong, f"{name}: Chinese not in the bundled font:\n" \
-                    + "\n".join(wrong[:20])
-            assert page.console_errors == []
-            assert page.failed_requests == [] and page.blocked_requests == []
-        finally:
-            page.context.close()
+    # Opened at the last slide's address on a projector (1024x768): every slide scaled into
+    # the window, and reached in order with the keys.
+    page = _open_offline(browser, name, 1024, 768, f"#/{deck.slides}")
+    try:
+        page.wait_for_function(f"() => Reveal.getSlidePastCount() + 1 === {deck.slides}",
+                               timeout=5000)
+        assert page.evaluate("() => Reveal.getTotalSlides()") == deck.slides
+        bad = _view_problems(deck_browser.view_report(page), "1024x768")
+        assert not bad, f"{name} at 1024x768:\n" + "\n".join(bad)
+        reached = _walk_with_keys(page, deck.slides)
+        assert reached == list(range(1, deck.slides + 1)), f"{name}: next keys reached {reached}"
+        # The same page at 1920x1080: a sample of slides scaled again (the title, the most
+        # crowded ones, those with plots), what is on the slides, and in which font.
+        scale = page.evaluate("() => Reveal.getScale()")
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_function(f"() => Reveal.getScale() > {scale} * 1.5")   # laid out again
+        bad = _view_problems(deck_browser.view_report(page, _sample(report)), "1920x1080")
+        assert not bad, f"{name} at 1920x1080:\n" + "\n".join(bad)
+        assert page.evaluate(_RAW_MATH) == [], "math left as raw TeX"
+        if lesson is None or any(c.cell_type == "markdown" and "$" in c.source for c in cells):
+            assert page.evaluate("() => document.querySelectorAll('.katex').length") > 0
+        text = page.evaluate("() => document.querySelector('.reveal .slides').textContent")
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert "def naive(" not in text and "mistakes={" not in text  # no test code
+        assert text.count("raise NotImplementedError()") >= sum(
+            map(notebooks.is_answer_cell, cells))
+        assert "Skipped: this cell needs a CUDA GPU" not in text
+        assert deck.notes == sum(bool(s["notes"]) for s in report)
+        _screenshots(page, Path(name).stem, shots)
+        # the speaker view is the same for every deck; its font comes from the deck's notes
+        if name in (DECKS[0], DECKS[-1]) or _notes_have_chinese(name):
+            _speaker_view(page, report)
+        if page.evaluate(_CJK_PROBES, None):
+            asked = page.evaluate(_LAY_OUT_ALL)
+            wrong = _fallback_glyphs(page, "[data-cjk-ask]", limit=asked)
+            assert not wrong, f"{name}: Chinese not in the bundled font:\n" + \
+                "\n".join(wrong[:20])
+        assert page.console_errors == []
+        assert page.failed_requests == [] and page.blocked_requests == []
+    finally:
+        page.context.close()
     if not CHECKED:
         assert deck.pdf and deck_browser.pdf_pages(OUT / deck.pdf) == deck.slides
 
@@ -567,34 +660,24 @@ def test_index_and_glossary_pages(decks, browser) -> None:
         page.context.close()
 
 
-def _report(decks, browser, name: str) -> list[dict]:
-    deck, problems = decks(name)
-    assert not problems, "\n".join(problems)
-    page = deck_browser.open_deck(browser, OUT / name)
-    try:
-        return deck_browser.slide_report(page)
-    finally:
-        page.context.close()
-
-
 @pytest.mark.lessons
 @pytest.mark.parametrize("name", DECKS)
-def test_every_content_slide_has_notes(decks, browser, name: str) -> None:
+def test_every_content_slide_has_notes(decks, name: str) -> None:
     """Every slide other than an exercise, the summary or "check yourself" carries speaker
     notes: what to say, what to ask, the measured number to point at (a ``notes`` cell
     after the cells it speaks about, in the lesson)."""
     missing = [f"slide {s['index']} ({s['section'][:50]!r})"
-               for s in _report(decks, browser, name) if not s["notes"] and s["kind"] == "content"]
+               for s in decks(name)[2] if not s["notes"] and s["kind"] == "content"]
     assert not missing, f"{name}: content slides without speaker notes:\n" + "\n".join(missing)
 
 
 @pytest.mark.lessons
 @pytest.mark.parametrize("name", DECKS)
-def test_plot_text_is_readable(decks, browser, name: str) -> None:
+def test_plot_text_is_readable(decks, name: str) -> None:
     """The smallest text of every plot (tick labels, axis labels, titles, legends; recorded
     by the course's plot style) is at least MIN_FONT_PX slide pixels as the plot is shown."""
     small = [f"slide {s['index']} ({s['section'][:40]!r}): {image['font_px']:.1f} px"
-             for s in _report(decks, browser, name) for image in s["images"]
+             for s in decks(name)[2] for image in s["images"]
              if image["font_px"] and image["font_px"] < deck_layout.MIN_FONT_PX - 0.5]
     assert not small, f"{name}: plot text smaller than {deck_layout.MIN_FONT_PX:.0f} px:\n" \
         + "\n".join(small)

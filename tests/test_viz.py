@@ -96,3 +96,22 @@ def test_language_model_plots() -> None:
     assert len(ax.lines) == 2
     ax = viz.plot_loss_by_position(np.linspace(2.5, 1.5, 16))
     assert len(ax.lines[0].get_ydata()) == 16
+
+
+def test_slide_sized_plots_keep_readable_text() -> None:
+    """Plots shown on slides: at most MAX_FIGURE_WIDTH wide, no text below MIN_FONT_PT, even
+    for an attention grid with more labels than fit (every k-th is shown)."""
+    from course_lib.scale import parallelism
+
+    plt.rcParams.update(viz.PLOT_STYLE)
+    source, target = list("Saturday, November 21, 2026"), list("2026-11-21")
+    maps = [torch.softmax(torch.randn(1, 4, len(source), len(source)), -1) for _ in range(2)]
+    grid = viz.attention_grid(maps, source, source, title="encoder self-attention")
+    cross = viz.attention_grid([m[:, :, :len(target)] for m in maps], target, source)
+    figures = [grid[0, 0].figure, cross[0, 0].figure, parallelism.plot_parallelism()]
+    for fig in figures:
+        assert fig.get_size_inches()[0] <= viz.MAX_FIGURE_WIDTH
+        assert viz.smallest_font(fig) >= viz.MIN_FONT_PT
+    shown = [t for t in grid[-1, 0].get_xticklabels() if t.get_text()]
+    assert 1 < len(shown) < len(source)                  # thinned, not dropped
+    plt.close("all")

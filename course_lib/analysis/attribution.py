@@ -9,6 +9,8 @@
   check.
 * :func:`attention_rollout` (Abnar & Zuidema 2020): how much each input token flows into
   each output token through a stack of self-attention layers, tracing the residual path too.
+* :func:`rank_correlation`: Spearman's rank correlation of two maps, row by row, with tied
+  values given their average rank (as ``scipy.stats.spearmanr`` does), for comparing maps.
 
 These answer different questions from a single attention map, and the lesson measures how
 far they agree. ``score`` below is the model's logit for the ``target`` class.
@@ -21,7 +23,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-__all__ = ["gradient_x_input", "integrated_gradients", "attention_rollout"]
+__all__ = ["gradient_x_input", "integrated_gradients", "attention_rollout",
+           "rank_correlation"]
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -99,3 +102,32 @@ def attention_rollout(weights: Sequence[torch.Tensor], *, residual: bool = True
                              f"{rollout.shape[-1]}, {rollout.shape[-1]}), got {tuple(w.shape)}")
         rollout = a if rollout is None else a @ rollout
     return rollout
+
+
+def _average_ranks(x: torch.Tensor) -> torch.Tensor:
+    """Ranks ``0 .. n-1`` along the last axis; tied values share the mean of their ranks."""
+    values, order = x.sort(dim=-1)
+    n = x.shape[-1]
+    starts = torch.ones_like(values, dtype=torch.bool)
+    starts[..., 1:] = values[..., 1:] != values[..., :-1]
+    group = starts.long().cumsum(-1) - 1                     # tie group of each sorted entry
+    position = torch.arange(n, dtype=torch.float64, device=x.device).expand(values.shape)
+    total = torch.zeros_like(position).scatter_add(-1, group, position)
+    count = torch.zeros_like(position).scatter_add(-1, group, torch.ones_like(position))
+    mean_rank = (total / count.clamp_min(1)).gather(-1, group)
+    return torch.empty_like(position).scatter(-1, order, mean_rank)
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman's rank correlation of ``a`` and ``b`` ``(..., n)`` along the last axis -> ``(...)``.
+
+    Tied values get their average rank, so a map with many equal entries (say, blank
+    patches) is not ranked by an arbitrary order. A row that is constant in ``a`` or ``b``
+    has no rank correlation: NaN, as in SciPy.
+    """
+    if a.shape != b.shape or a.dim() < 1:
+        raise ValueError(f"a, b: expected two maps of the same shape (..., n), got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    ra, rb = _average_ranks(a.detach()), _average_ranks(b.detach())
+    ra, rb = ra - ra.mean(-1, keepdim=True), rb - rb.mean(-1, keepdim=True)
+    return ((ra * rb).sum(-1) / (ra.norm(dim=-1) * rb.norm(dim=-1))).float()

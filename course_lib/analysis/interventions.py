@@ -4,15 +4,19 @@ Jain & Wallace (2019) asked whether attention weights *explain* a prediction by 
 them (permuted, or adversarial) and measuring how much the output moves; Wiegreffe &
 Pinter (2019) answered that it depends on the model and the task, and that such tests must
 be run, not assumed. :func:`run_with_attention` does the replacement on any
-:class:`course_lib.attention.MultiHeadAttention` inside a model, through the layer's public
-``attn_bias`` argument and PyTorch forward hooks, so no model code changes.
+:class:`course_lib.attention.MultiHeadAttention` inside a model with PyTorch forward hooks,
+so no model code changes.
 
-How: a first pass records the layer's weights ``W = softmax(S)`` for scores ``S``. The
-second pass adds the bias ``log P - log W`` to the scores, and since ``log W = S - c`` (one
-constant ``c`` per row), ``softmax(S + log P - log W) = softmax(log P + c) = P``: the layer
-now attends with the weights ``P`` you chose, and everything else is unchanged.
+How: a first pass records the layer's weights ``W (B, H, T, S)``. In the second pass a
+forward hook recomputes the layer's output from the weights ``P`` you chose,
+``out_proj(merge_heads(P @ V))`` with ``V`` the layer's own value heads: the layer attends
+with exactly ``P``, and everything else (its projections, the rest of the model) is as
+trained. Why not add the bias ``log P - log W`` to the scores, which looks simpler? A
+peaked softmax underflows to ``W = 0`` in float32, where ``log W`` no longer tells the
+score, and the weights realised that way can miss ``P`` badly; the tests check a layer with
+such peaked weights.
 
-Shapes: ``B`` batch, ``H`` heads, ``T`` queries, ``S`` keys.
+Shapes: ``B`` batch, ``H`` heads, ``T`` queries, ``S`` keys, ``Dh`` head width.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ from typing import Any
 import torch
 
 from course_lib.attention import MultiHeadAttention
+from course_lib.attention.multihead import merge_heads
 
 __all__ = ["capture_attention", "run_with_attention", "permute_keys", "uniform_like"]
-
-_TINY = 1e-12  # log of a zero weight (a masked key) stays finite; such keys keep weight ~0
 
 
 def capture_attention(module: MultiHeadAttention, fn: Callable[[], Any]
@@ -60,29 +63,50 @@ def capture_attention(module: MultiHeadAttention, fn: Callable[[], Any]
     return result, captured[-1]
 
 
+def _value_heads(module: MultiHeadAttention, args: tuple, kwargs: dict) -> torch.Tensor:
+    """The value heads ``(B, H, S, Dh)`` that ``module`` computes for this call's inputs
+    (key/value heads shared by a group of query heads are repeated, as the layer does)."""
+    if kwargs.get("cache") is not None:
+        raise ValueError("module: expected a call without a KV cache, got cache=...; "
+                         "replace the weights of a full forward pass instead")
+    # MultiHeadAttention is called as (query, key=query, value=key), GroupedQueryAttention
+    # as (x): the values are read from the last of these that was given.
+    query = args[0] if args else kwargs.get("query", kwargs.get("x"))
+    key = args[1] if len(args) > 1 else kwargs.get("key")
+    value = args[2] if len(args) > 2 else kwargs.get("value")
+    value = value if value is not None else key if key is not None else query
+    B, S, _ = value.shape
+    Dh = module.head_dim
+    v = module.v_proj(value).view(B, S, -1, Dh).transpose(1, 2)  # (B, G, S, Dh)
+    return v.repeat_interleave(module.num_heads // v.shape[1], dim=1)
+
+
 def run_with_attention(module: MultiHeadAttention, fn: Callable[[], Any],
                        transform: Callable[[torch.Tensor], torch.Tensor]
                        ) -> tuple[Any, torch.Tensor, torch.Tensor]:
     """Run ``fn()`` with ``module``'s weights ``W`` replaced by ``transform(W)``.
 
-    ``transform`` maps ``(B, H, T, S)`` weights to new weights of the same shape whose rows
-    sum to 1. ``fn`` must be deterministic (eval mode) and call ``module`` once. Returns
-    ``(result with the new weights, W, new weights)``.
+    ``transform`` maps ``(B, H, T, S)`` weights to new weights of the same shape (rows that
+    sum to 1, for a distribution; they are used as given, masked keys included). ``fn`` must
+    be deterministic (eval mode, or no dropout) and call ``module`` once, without a KV
+    cache. Returns ``(result with the new weights, W, new weights)``; a caller that asks the
+    layer for its weights gets the new ones.
     """
+    if module.training and module.dropout > 0:
+        raise ValueError(f"module: expected eval mode or dropout 0, got training mode with "
+                         f"dropout={module.dropout}")
     _, original = capture_attention(module, fn)
     replaced = transform(original)
     if replaced.shape != original.shape:
         raise ValueError(f"transform: expected weights of shape {tuple(original.shape)}, "
                          f"got {tuple(replaced.shape)}")
-    bias = replaced.clamp_min(_TINY).log() - original.clamp_min(_TINY).log()
 
-    def add_bias(_module, args, kwargs):
-        kwargs = dict(kwargs)
-        old = kwargs.get("attn_bias")
-        kwargs["attn_bias"] = bias if old is None else old + bias
-        return args, kwargs
+    def attend_with_replaced(_module, args, kwargs, output):
+        v = _value_heads(module, args, kwargs)                       # (B, H, S, Dh)
+        out = module.out_proj(merge_heads(replaced.to(v.dtype) @ v))  # (B, T, D)
+        return out, (None if output[1] is None else replaced)
 
-    handle = module.register_forward_pre_hook(add_bias, with_kwargs=True)
+    handle = module.register_forward_hook(attend_with_replaced, with_kwargs=True)
     try:
         result = fn()
     finally:

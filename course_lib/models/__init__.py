@@ -5,13 +5,14 @@ Modules: ``rnn`` (RNN from scratch, recurrent and attention classifiers; lesson 
 (REINFORCE pointer; 03), ``story_reader`` (the coffee-shop reader; 03), ``transformer``
 (encoder, decoder, seq2seq Transformer; 05), ``gpt`` (decoder-only LM; 06, 09),
 ``variant_lm`` (the LM with swappable attention and positions; 07), ``vit`` (Vision
-Transformer; 08), ``vqa`` (text-to-patch cross-attention; 08).
+Transformer; 08), ``vqa`` (text-to-patch cross-attention; 08), ``llama`` (RMSNorm, SwiGLU,
+RoPE, GQA: the modern decoder block, and a loader for Hugging Face Llama weights; 10).
 """
 
 from course_lib._lazy import lazy_exports
 
 _SUBMODULES = ["rnn", "seq2seq", "hard_attention", "story_reader", "transformer", "gpt",
-               "variant_lm", "vit", "vqa"]
+               "variant_lm", "vit", "vqa", "llama"]
 _NAMES = {
     "Seq2Seq": "seq2seq", "Seq2SeqConfig": "seq2seq",
     "StoryReader": "story_reader", "StoryReaderConfig": "story_reader",
@@ -20,6 +21,7 @@ _NAMES = {
     "GPT": "gpt", "GPTConfig": "gpt",
     "VariantLM": "variant_lm", "VariantLMConfig": "variant_lm",
     "VisionTransformer": "vit", "ViTConfig": "vit",
+    "Llama": "llama", "LlamaConfig": "llama",
     "CrossModalVQA": "vqa", "TextOnlyVQA": "vqa", "VQAConfig": "vqa",
 }
 __all__ = [*_SUBMODULES, *_NAMES]

@@ -286,11 +286,13 @@ class TransformerDecoder(_LayerStack):
 
 @dataclass(kw_only=True)
 class TransformerConfig:
-    """Sizes of a :class:`Transformer` (the defaults are the 2017 paper's base model).
-
-    ``final_norm=True`` ends both stacks with a LayerNorm even in post-norm mode, because
-    ``torch.nn.Transformer`` does so (the 2017 paper does not); ``None`` adds it only for
-    pre-norm (``norm_first=True``).
+    """Sizes of a :class:`Transformer`: the defaults are the sizes of the 2017 paper's base
+    model (``D`` = 512, 8 heads, 6 + 6 layers, ``d_ff`` = 2048, post-norm), with two
+    exceptions. ``dropout`` defaults to 0.0 (the paper uses 0.1), and ``final_norm=True`` ends
+    both stacks with a LayerNorm even in post-norm mode, because ``torch.nn.Transformer`` does
+    so; the paper's post-norm stacks have no final LayerNorm (``final_norm=False``). ``None``
+    adds it only for pre-norm (``norm_first=True``). For the paper's model pass
+    ``dropout=0.1, final_norm=False``.
     """
 
     d_model: int = 512

@@ -22,17 +22,20 @@ __all__ = [
     "cjk_label", "word_weights", "plot_curves", "alignment_heatmap", "accuracy_by_length",
     "attention_grid", "lr_schedule_plot", "positional_encoding_heatmap", "plot_lm_training",
     "plot_next_token_probs", "plot_generation_timing", "plot_loss_by_position",
-    "PLOT_STYLE", "MAX_FIGURE_WIDTH", "use_course_style", "smallest_font",
+    "PLOT_STYLE", "MAX_FIGURE_WIDTH", "MIN_FONT_PT", "use_course_style", "smallest_font",
 ]
 
 # The course's plot style: text large enough to read on a projected 1280x720 slide (a
-# 12-inch figure shown full width: 13 pt is about 18 px) and in a JupyterLab column.
+# 12-inch figure shown full width: 13 pt is about 18 px) and in a JupyterLab column. No
+# helper below sets a smaller size: the decks check that plot text is at least 18 px.
 PLOT_STYLE = {
     "figure.figsize": (7.0, 3.6), "figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
     "axes.spines.top": False, "axes.spines.right": False,
     "font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "xtick.labelsize": 13,
-    "ytick.labelsize": 13, "legend.fontsize": 12, "figure.titlesize": 16,
+    "ytick.labelsize": 13, "legend.fontsize": 13, "legend.title_fontsize": 13,
+    "figure.titlesize": 16,
 }
+MIN_FONT_PT = 13.0        # the smallest text a course plot uses (18 px on a slide at 1x)
 MAX_FIGURE_WIDTH = 12.0   # inches: wider figures shrink their text below readable on a slide
 
 
@@ -102,25 +105,28 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
     labels downwards); others on the axis (diamonds).
     """
     ax = _axes(ax, figsize=(12.0, 6.0))
-    first, last = min(m.year for m in milestones) - 3, max(m.year for m in milestones) + 3
+    # crowded years: nudge a marker right so labels written the same way stay apart (the
+    # label keeps the true year); upward labels from a lower lane pass the lanes above it,
+    # so they keep a wider gap
+    placed, previous = [], {}
+    for m in sorted(milestones, key=lambda m: m.year):
+        upwards = _SCHOOL_STYLE.get(m.school, ("x", "black", 0.0))[2] >= 0
+        x = max(float(m.year), previous.get(upwards, -1e9) + (1.6 if upwards else 1.1))
+        previous[upwards] = x
+        placed.append((x, m))
+    first, last = min(m.year for m in milestones) - 3, max(x for x, _ in placed) + 2
     for (name, start, end), colour in zip(eras, _ERA_COLOURS, strict=False):
         left, right = max(start, first), min(end + 1, last)
         ax.axvspan(left, right, color=colour, zorder=0)
-        ax.text((left + right) / 2, 1.01, name.replace("large language", "large language\n"),
-                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9,
-                fontweight="bold")
-    previous: dict[bool, float] = {}
-    for m in sorted(milestones, key=lambda m: m.year):
+        label = name if right - left > 12 else name.replace(" ", "\n")   # narrow eras
+        ax.text((left + right) / 2, 1.01, label, transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=12, fontweight="bold")
+    for x, m in placed:
         marker, colour, lane = _SCHOOL_STYLE.get(m.school, ("x", "black", 0.0))
         upwards = lane >= 0
-        # crowded years: nudge a marker right so labels written the same way stay apart (the
-        # label keeps the true year); upward labels from a lower lane pass the lanes above
-        # it, so they keep a wider gap
-        x = max(float(m.year), previous.get(upwards, -1e9) + (1.6 if upwards else 1.1))
-        previous[upwards] = x
         ax.plot(x, lane, marker=marker, color=colour, ms=6, zorder=2, ls="none")
         ax.annotate(f"{m.label} ({m.year})", (x, lane), xytext=(0, 6 if upwards else -6),
-                    textcoords="offset points", fontsize=7, rotation=90, ha="center",
+                    textcoords="offset points", fontsize=8, rotation=90, ha="center",
                     va="bottom" if upwards else "top", color=colour)
     for school, (marker, colour, _) in _SCHOOL_STYLE.items():
         ax.plot([], [], marker=marker, color=colour, ls="none", label=school)
@@ -130,9 +136,11 @@ def timeline(milestones, eras, *, ax: Axes | None = None,
     ax.set_yticks([lane for _, _, lane in _SCHOOL_STYLE.values()],
                   labels=[_LANE_NAMES[school] for school in _SCHOOL_STYLE])
     ax.set_xlabel("year")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="school")
+    # under the axis rather than beside it: the figure stays as wide as it was asked to be
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, title="school:",
+              alignment="left", frameon=False)
     ax.grid(False)
-    ax.set_title(title, pad=28)
+    ax.set_title(title, pad=52)
     return ax
 
 
@@ -160,7 +168,7 @@ def decision_boundary(predict, X, y, *, ax: Axes | None = None, title: str | Non
                    s=60 if len(X) <= 16 else 12, label=f"class {label}", zorder=3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     ax.grid(False)
     if title:
         ax.set_title(title)
@@ -177,7 +185,7 @@ def scaling_curve(sizes, accuracies, *, ax: Axes | None = None, xlabel: str,
     ax.set_ylabel("test accuracy (fraction correct)")
     if chance is not None:
         ax.axhline(chance, color="grey", ls="--", lw=1, label="chance")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower right")
     ax.set_ylim(0, 1.02)
     if title:
         ax.set_title(title)
@@ -205,7 +213,7 @@ def gradient_norm_plot(norms: dict[str, np.ndarray], *, ax: Axes | None = None,
     ax.set_yscale("log")
     ax.set_xlabel("distance T - t (time steps)")
     ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|_2$ (log scale)")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.set_title(title)
     return ax
 
@@ -227,7 +235,7 @@ def accuracy_vs_length(results: dict[str, dict[int, float]], *, ax: Axes | None 
     ax.set_ylim(0, 1.03)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy (fraction correct)")
-    ax.legend(fontsize=8)
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -243,7 +251,7 @@ def time_vs_length(lengths, times: dict[str, list[float]], *, ax: Axes | None = 
     ax.set_yscale("log")
     ax.set_xlabel("sequence length T (tokens)")
     ax.set_ylabel("time per forward pass (ms, log scale)")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.set_title(title)
     return ax
 
@@ -341,13 +349,17 @@ def accuracy_by_length(lengths, correct: dict[str, Sequence[bool]], *, ax: Axes 
 
 def attention_grid(maps, row_labels: Sequence[str] | None = None,
                    col_labels: Sequence[str] | None = None, *, index: int = 0,
-                   title: str | None = None, cell_size: float = 1.7,
+                   title: str | None = None, cell_size: float = 3.0,
                    cmap: str = "viridis") -> np.ndarray:
     """One heatmap per layer (rows) and head (columns) of a Transformer's attention weights.
 
     ``maps`` is a list with one entry per layer, each ``(B, H, T, S)`` (example ``index`` is
     drawn) or ``(H, T, S)``. ``row_labels`` name the T queries, ``col_labels`` the S keys.
     Every panel shares the colour scale 0..1. Returns the ``(layers, heads)`` array of axes.
+
+    The figure fits a slide (at most :data:`MAX_FIGURE_WIDTH` wide, panels at most
+    ``cell_size`` inches) and its text stays at the course's sizes: where more labels
+    than fit at :data:`MIN_FONT_PT` would overlap, every k-th one is shown.
     """
     layers = [to_numpy(m) for m in maps]
     if not layers:
@@ -357,9 +369,18 @@ def attention_grid(maps, row_labels: Sequence[str] | None = None,
         raise ValueError(f"maps: expected every layer to be (H, T, S) of the same shape, got "
                          f"{[m.shape for m in layers]}")
     num_heads, T, S = layers[0].shape
+    line = MIN_FONT_PT / 72 * 1.35                    # inches one label needs across its line
+    panel_w = min(cell_size, (MAX_FIGURE_WIDTH - 1.6) / num_heads)
+    labelled = T * line if row_labels is not None else 0.0    # room for every row label
+    panel_h = min(cell_size, max(panel_w * T / S, labelled, 0.5 * panel_w), 4.4 / len(layers))
     fig, axes = plt.subplots(len(layers), num_heads, squeeze=False,
-                             figsize=(cell_size * num_heads * max(S / T, 0.6) + 0.6,
-                                      cell_size * len(layers) + 0.4))
+                             figsize=(panel_w * num_heads + 1.6,
+                                      panel_h * len(layers) + (1.6 if title else 1.2)))
+    widest = max((len(str(x)) for x in col_labels), default=1) if col_labels else 1
+    upright = widest <= 2                             # single characters need no rotation
+    x_extent = widest * 0.62 * MIN_FONT_PT / 72 + 0.05 if upright else line
+    x_step = max(1, int(np.ceil(S * x_extent / panel_w)))
+    y_step = max(1, int(np.ceil(T * line / panel_h)))
     for layer, weights in enumerate(layers):
         for head in range(num_heads):
             ax = axes[layer, head]
@@ -368,13 +389,14 @@ def attention_grid(maps, row_labels: Sequence[str] | None = None,
             ax.set_xticks([])
             ax.set_yticks([])
             if layer == 0:
-                ax.set_title(f"head {head}", fontsize=9)
+                ax.set_title(f"head {head}", fontsize=MIN_FONT_PT)
             if head == 0:
-                ax.set_ylabel(f"layer {layer}", fontsize=9)
+                ax.set_ylabel(f"layer {layer}")
             if row_labels is not None and head == 0:
-                ax.set_yticks(range(T), labels=list(row_labels), fontsize=6)
+                ax.set_yticks(range(0, T, y_step), labels=list(row_labels)[::y_step])
             if col_labels is not None and layer == len(layers) - 1:
-                ax.set_xticks(range(S), labels=list(col_labels), fontsize=6, rotation=90)
+                ax.set_xticks(range(0, S, x_step), labels=list(col_labels)[::x_step],
+                              rotation=0 if upright else 90)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

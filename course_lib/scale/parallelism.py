@@ -24,6 +24,7 @@ __all__ = ["pipeline_bubble_fraction", "gpipe_schedule", "draw_sharding", "draw_
            "draw_pipeline", "plot_parallelism"]
 
 _COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
+_SMALL = 11   # labels inside the drawings; titles and ticks use the course style (13 pt and up)
 
 
 def pipeline_bubble_fraction(stages: int, micro_batches: int) -> float:
@@ -56,7 +57,7 @@ def _box(ax: Axes, x: float, y: float, w: float, h: float, colour: str, label: s
     ax.add_patch(Rectangle((x, y), w, h, facecolor=colour, edgecolor="black", lw=0.6,
                            alpha=alpha))
     if label:
-        ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=7)
+        ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=_SMALL)
 
 
 def draw_sharding(ax: Axes, workers: int = 4) -> None:
@@ -65,8 +66,8 @@ def draw_sharding(ax: Axes, workers: int = 4) -> None:
     kinds = (("params", 1.0), ("grads", 1.0), ("Adam m, v", 2.0))
     for row, (title, sharded) in enumerate((("DDP: every worker keeps everything", False),
                                              ("FSDP / ZeRO-3: 1/N each", True))):
-        y0 = 1.6 - 1.7 * row
-        ax.text(-0.1, y0 + 1.35, title, fontsize=8, ha="left")
+        y0 = 1.95 - 1.95 * row
+        ax.text(-0.1, y0 + 1.3, title, fontsize=_SMALL, ha="left")
         for w in range(workers):
             x = w * 1.25
             bottom = y0
@@ -78,10 +79,11 @@ def draw_sharding(ax: Axes, workers: int = 4) -> None:
                 else:
                     _box(ax, x, bottom, 1.0, h, _COLOURS[k], name if w == 0 else "")
                 bottom += h
-            ax.text(x + 0.5, y0 - 0.15, f"worker {w}", ha="center", fontsize=7)
+            ax.text(x + 0.5, y0 - 0.05, f"worker {w}", ha="center", va="top",
+                    fontsize=_SMALL)
     ax.set_xlim(-0.2, workers * 1.25)
-    ax.set_ylim(-0.4, 3.3)
-    ax.set_title("sharding the training state", fontsize=9)
+    ax.set_ylim(-0.45, 3.5)
+    ax.set_title("sharding the training state")
     ax.axis("off")
 
 
@@ -93,14 +95,14 @@ def draw_tensor_parallel(ax: Axes) -> None:
         _box(ax, 1.0 + d * 0.55, 0.5, 0.5, 2.0, _COLOURS[d], f"W1\ncols\n{d}")
         _box(ax, 2.6, 0.5 + (1 - d) * 1.0, 1.6, 0.95, _COLOURS[d], f"W2 rows {d}")
     ax.text(0.75, 1.5, "@", ha="center", va="center")
-    ax.text(2.35, 1.5, "->\nGELU", ha="center", va="center", fontsize=7)
+    ax.text(2.35, 1.5, "->\nGELU", ha="center", va="center", fontsize=_SMALL)
     _box(ax, 4.7, 0.5, 0.5, 2.0, "#dddddd", "y")
-    ax.text(4.45, 1.5, "Σ", ha="center", va="center", fontsize=11)
+    ax.text(4.45, 1.5, "Σ", ha="center", va="center", fontsize=16)
     ax.text(2.6, 2.8, "device 0 and device 1 each hold half of W1 and W2;\n"
-            "one all-reduce sums the two partial outputs", ha="center", fontsize=7)
+            "one all-reduce sums the two partial outputs", ha="center", fontsize=_SMALL)
     ax.set_xlim(-0.2, 5.4)
     ax.set_ylim(0.2, 3.4)
-    ax.set_title("tensor parallelism (Megatron-LM)", fontsize=9)
+    ax.set_title("tensor parallelism (Megatron-LM)")
     ax.axis("off")
 
 
@@ -119,21 +121,22 @@ def draw_pipeline(ax: Axes, stages: int = 4, micro_batches: int = 4) -> None:
     ax.set_xlim(0, len(grid[0]))
     ax.set_ylim(0, stages)
     ax.set_yticks([stages - 0.5 - s for s in range(stages)],
-                  [f"stage {s}" for s in range(stages)], fontsize=7)
+                  [f"stage {s}" for s in range(stages)])
     ax.set_xticks([])
-    ax.set_xlabel("time ->", fontsize=8)
+    ax.set_xlabel("time ->")
     bubble = pipeline_bubble_fraction(stages, micro_batches)
     ax.set_title(f"pipeline parallelism (GPipe): {stages} stages, {micro_batches} "
-                 f"micro-batches, bubble {bubble:.0%}", fontsize=9)
+                 f"micro-batches, bubble {bubble:.0%}")
     ax.grid(False)
 
 
 def plot_parallelism(stages: int = 4, micro_batches: int = 4) -> Figure:
-    """The three pictures side by side."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4),
-                             gridspec_kw={"width_ratios": [1.0, 1.0, 1.3]})
-    draw_sharding(axes[0])
-    draw_tensor_parallel(axes[1])
-    draw_pipeline(axes[2], stages, micro_batches)
+    """The three pictures: sharding and tensor parallelism side by side, the pipeline
+    below them across the figure (a slide's width, its text readable when projected)."""
+    fig, axes = plt.subplot_mosaic([["sharding", "tensor"], ["pipeline", "pipeline"]],
+                                   figsize=(12, 5.8), height_ratios=[1.15, 1.0])
+    draw_sharding(axes["sharding"])
+    draw_tensor_parallel(axes["tensor"])
+    draw_pipeline(axes["pipeline"], stages, micro_batches)
     fig.tight_layout()
     return fig

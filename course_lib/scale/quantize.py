@@ -5,9 +5,17 @@ Symmetric "absmax" quantization, row by row: for a row ``w`` of a weight matrix 
 the model computes with ``q * s``. A matrix of ``R x C`` 32-bit floats (``4 R C`` bytes)
 becomes ``R C`` bytes of integers plus ``R`` scales: close to a quarter of the size. One
 scale per row (per output channel) rather than one per matrix keeps a row of small weights
-from being flattened to zeros by another row's outlier. LLM.int8() (Dettmers et al. 2022)
-and GPTQ (Frantar et al. 2023) refine this for large models, where a few outlier features
-break the simple scheme.
+from being flattened to zeros by another row's outlier.
+
+This is *weight-only* quantization: the model still multiplies in floating point, with the
+dequantized ``q * s``, so it saves memory and memory traffic, not arithmetic. Weights are
+the easy part, even in large models. What breaks at scale is quantizing the *activations*
+too, as int8 matrix products need: beyond about 6.7 billion parameters a few hidden-state
+feature dimensions carry values far larger than the rest, and a scale shared with them
+rounds the other features away. LLM.int8() (Dettmers et al. 2022) multiplies those outlier
+dimensions in 16-bit and the rest in int8; SmoothQuant (Xiao et al. 2023) rescales each
+feature to move the difficulty from the activations into the weights, which absorb it;
+GPTQ (Frantar et al. 2023) takes weight-only quantization to 3-4 bits.
 
 Only 2-D floating-point tensors (linear and embedding weights) are quantized; biases and
 LayerNorm parameters are tiny and stay in float32.

@@ -46,9 +46,9 @@ class SweepRun:
 
     @property
     def tokens_per_parameter(self) -> float:
-        """Training tokens per non-embedding parameter (Hoffmann et al.: about 20 is
-        compute-optimal)."""
-        return self.tokens / self.non_embedding_parameters
+        """Training tokens per parameter, counting every parameter as Hoffmann et al. (2022)
+        do for their compute-optimal "about 20" (Kaplan's ``N`` leaves the embeddings out)."""
+        return self.tokens / self.parameters
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ def train_gpt(config: GPTConfig, train_ids: torch.Tensor, *, steps: int, batch_s
               progress: bool = True, desc: str = "training") -> GPT:
     """Build ``GPT(config)`` from ``seed`` and train it on random windows of ``train_ids``.
 
-    The recipe of lesson 06: AdamW (betas 0.9, 0.99; weight decay 0.01), linear warmup then
-    cosine decay to 10% of ``lr``, gradient norm clipped at 1. The weights come from
+    Lesson 06's optimiser and schedule (its step count, batch and learning rate are the
+    caller's): AdamW (betas 0.9, 0.99; weight decay 0.01), linear warmup then cosine decay to
+    10% of ``lr``, gradient norm clipped at 1. The weights come from
     ``seed`` and the batches from ``seed + 1``; the global random state is left as it was.
     The model trains on ``device``; the batches are drawn on the CPU and moved there.
     """
