@@ -309,3 +309,45 @@ def test_messages_can_be_translated() -> None:
         assert str(failure.value).startswith("XX naive in xx")
     finally:
         checks.set_language("en")
+
+
+# --- tokens: bytes and strings inside tuples and lists are compared exactly ---------------
+
+MERGE = ((b"l", b"o"), [[b"lo", b"w"], [b" ", b"lo"]])
+
+
+@pytest.mark.parametrize(("actual", "message"), [
+    (((b"l", b"o"), [[b"lo", b"w"], [b" ", b"lo"]]), None),
+    ([[b"l", b"o"], ([b"lo", b"w"], [b" ", b"lo"])], None),   # lists for tuples: same values
+    (((b"o", b"w"), [[b"lo", b"w"], [b" ", b"lo"]]), "output[0][0]: expected b'l', got b'o'"),
+    (((b"l", b"o"), [[b"lo", b"w"], [b" ", b"l", b"o"]]),
+     "output[1][1][1]: expected b'lo', got b'l'"),
+    (((b"l", b"o"), [[b"lo", b"w"], [b" "]]),
+     "output[1][1]: expected a list of 2 items, got 1; output[1][1][1] is missing "
+     "(expected b'lo')"),
+    (((b"l", b"o"), [[b"lo", b"w", b"!"], [b" ", b"lo"]]),
+     "output[1][0]: expected a list of 2 items, got 3; output[1][0][2] is one too many "
+     "(got b'!')"),
+    ((("l", "o"), [["lo", "w"], [" ", "lo"]]), "output[0][0]: expected bytes b'l', got str 'l'"),
+    ((b"lo", [[b"lo", b"w"], [b" ", b"lo"]]),
+     "output[0]: expected a tuple of 2 items, got bytes b'lo'"),
+    (((np.array(b"l"), b"o"), MERGE[1]), "output[0][0]: expected bytes b'l', got array () |S1"),
+])
+def test_tokens_are_compared_exactly_and_the_first_difference_is_named(actual, message) -> None:
+    assert checks.compare(actual, MERGE) == message
+
+
+def test_a_check_of_byte_tokens_names_the_element(capsys: pytest.CaptureFixture[str]) -> None:
+    def merge(words):
+        return (b"a", b"b"), [[b"ab"] if w == [b"a", b"b"] else list(w) for w in words]
+
+    def wrong(words):
+        return (b"a", b"b"), [list(w) for w in words]
+
+    def inputs(rng):
+        return ([[b"a", b"b"], [b"c"]],)
+
+    checks.check_function(merge, lambda words: ((b"a", b"b"), [[b"ab"], [b"c"]]), inputs,
+                          name="merge")
+    with pytest.raises(CheckFailed, match=r"output\[1\]\[0\]\[0\]: expected b'ab', got b'a'"):
+        checks.check_function(wrong, merge, inputs, name="wrong")

@@ -94,6 +94,8 @@ def _show_full_traceback_after_cell(error: BaseException) -> None:
 
 # ---------------------------------------------------------------- describing values
 
+_TEXT = (str, bytes, bytearray)  # compared exactly, shown with repr
+
 def to_numpy(value: Any) -> np.ndarray:
     """Convert a tensor, array, scalar or nested list to a NumPy array (detached, on CPU)."""
     if hasattr(value, "detach"):  # torch.Tensor, without importing torch here
@@ -110,6 +112,9 @@ def describe(value: Any) -> str:
         return f"{kind} {tuple(value.shape)} {dtype}"
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
+    if isinstance(value, _TEXT):
+        text = repr(value)
+        return f"{type(value).__name__} {text if len(text) <= 40 else text[:36] + '...'}"
     if isinstance(value, (tuple, list)):
         return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
@@ -126,22 +131,33 @@ def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-
             what: str = "output") -> str | None:
     """Return ``None`` if ``actual`` matches ``expected``, else one line saying how it differs.
 
-    Tuples and lists are compared item by item. Arrays are compared by shape, then for
+    Tuples and lists are compared item by item (the message names the first item that
+    differs, e.g. ``output[1][0]``); strings and bytes exactly. Arrays by shape, then for
     NaN/inf, then by value; the message gives facts only: how many values differ and the
     first that does, with its index (and, where true, that the result is the transpose of
     the expected one or a constant multiple of it).
     """
     if isinstance(expected, (tuple, list)):
-        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+        if not isinstance(actual, (tuple, list)):
             return say("compare.expected_items", what=what, kind=type(expected).__name__,
                        count=len(expected), got=describe(actual))
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        for index, (a, e) in enumerate(zip(actual, expected, strict=False)):
             problem = compare(a, e, atol=atol, rtol=rtol, what=f"{what}[{index}]")
             if problem:
                 return problem
+        if len(actual) != len(expected):
+            return _count_mismatch(actual, expected, what)
         return None
     if actual is None:
         return say("compare.got_none", what=what)
+    if isinstance(expected, _TEXT) or isinstance(actual, _TEXT):
+        # tokens and names are compared exactly, never as NumPy arrays of bytes or objects
+        if not (isinstance(expected, _TEXT) and isinstance(actual, _TEXT)) or (
+                isinstance(expected, str) != isinstance(actual, str)):
+            return say("compare.type", what=what, expected=describe(expected),
+                       got=describe(actual))
+        return None if actual == expected else say("compare.value", what=what,
+                                                   expected=expected, got=actual)
     if isinstance(actual, (tuple, list)) and hasattr(expected, "shape") and not (
             _is_numeric(actual) and np.asarray(actual).shape == tuple(expected.shape)):
         items = ", ".join(describe(item) for item in actual[:4])
@@ -176,6 +192,26 @@ def compare(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-
     if _kind(expected) == "f" and _kind(actual) in ("i", "u"):
         message += say("compare.integers", dtype=_dtype_name(actual))
     return message
+
+
+def _count_mismatch(actual: Sequence[Any], expected: Sequence[Any], what: str) -> str:
+    """The items agree as far as both go: say how many there are and name the first one
+    missing (or extra)."""
+    index = min(len(actual), len(expected))
+    if len(actual) < len(expected):
+        first = say("compare.missing_item", what=f"{what}[{index}]",
+                    expected=_short(expected[index]))
+    else:
+        first = say("compare.extra_item", what=f"{what}[{index}]", got=_short(actual[index]))
+    return say("compare.item_count", what=what, kind=type(expected).__name__,
+               count=len(expected), given=len(actual), first=first)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (_TEXT, bool, int, float)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:36] + "..."
+    return describe(value)
 
 
 def _kind(value: Any) -> str | None:

@@ -37,6 +37,9 @@ MESSAGES: dict[str, str] = {
     "summary.total": ("{done} of {total} passed. `make progress` in a terminal shows every "
                       "lesson."),
     "compare.expected_items": "{what}: expected a {kind} of {count} items, got {got}",
+    "compare.item_count": "{what}: expected a {kind} of {count} items, got {given}; {first}",
+    "compare.missing_item": "{what} is missing (expected {expected})",
+    "compare.extra_item": "{what} is one too many (got {got})",
     "compare.got_none": "{what}: got None. Did you forget a `return` statement?",
     "compare.got_sequence": ("{what}: got a {kind} of {count} items ({items}) where one "
                              "{expected} is expected: return that one value alone"),
