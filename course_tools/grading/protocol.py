@@ -7,8 +7,8 @@ The grader and a student's kernel exchange length-prefixed frames over two pipes
 - **replies** (kernel -> grader) are never pickled: :func:`encode` writes an ``.npz`` that
   holds a JSON document (numbers, strings, bytes as hex) and plain numeric arrays,
   :func:`decode` loads it with ``allow_pickle=False`` and :func:`rebuild` turns it back
-  into values, so nothing a submission returns can run code in the grader. Objects that are not data (functions,
-  modules, a model) travel as numbered handles: the grader gets a :class:`RemoteObject`
+  into values, so nothing a submission returns can run code in the grader. Objects that
+  are not data (functions, modules, a model) travel as numbered handles: the grader gets a :class:`RemoteObject`
   whose calls and attributes are forwarded to the kernel, as :class:`RemoteFunction`
   forwards calls of a name the answer defines.
 
