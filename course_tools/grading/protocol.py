@@ -6,11 +6,11 @@ The grader and a student's kernel exchange length-prefixed frames over two pipes
   the inputs the checks chose for a learner's function;
 - **replies** (kernel -> grader) are never pickled: :func:`encode` writes an ``.npz`` that
   holds a JSON document (numbers, strings, bytes as hex) and plain numeric arrays,
-  :func:`decode` loads it with ``allow_pickle=False`` and :func:`rebuild` turns it back
-  into values, so nothing a submission returns can run code in the grader. Objects that
-  are not data (functions, modules, a model) travel as numbered handles: the grader gets a :class:`RemoteObject`
-  whose calls and attributes are forwarded to the kernel, as :class:`RemoteFunction`
-  forwards calls of a name the answer defines.
+  :func:`decode` loads it with ``allow_pickle=False`` and :func:`rebuild` turns it back into
+  values, so nothing a submission returns can run code in the grader. Objects that are not
+  data (functions, modules, a model) travel as numbered handles: the grader gets a
+  :class:`RemoteObject` whose calls and attributes are forwarded to the kernel, as
+  :class:`RemoteFunction` forwards calls of a name the answer defines.
 
 This module is imported by the kernel inside its sandbox: standard library and NumPy only at
 import time (torch when a tensor is encoded or rebuilt).
