@@ -247,6 +247,84 @@ WRITTEN: dict[str, list[tuple[str, str]]] = {
          "    out[:, 1::2] = even * angle.sin() + odd * angle.cos()\n    return out\n",
          "It looks like you used the frequencies 10000 ** (-i / Dh)"),
     ],
+    "l10_bpe_merge": [
+        ("def bpe_merge_step(pretokens):\n    from course_lib.tokenizers import bpe\n"
+         "    counts = {}\n    for word in pretokens:\n"
+         "        for pair in zip(word, word[1:]):\n"
+         "            counts[pair] = counts.get(pair, 0) + 1\n"
+         "    best = max(counts, key=counts.get)\n"
+         "    return best, [list(bpe.merge_pair(tuple(w), best)) for w in pretokens]\n",
+         "It looks like you broke a tie by the pair counted first"),
+        ("def bpe_merge_step(pretokens):\n    from course_lib.tokenizers import bpe\n"
+         "    flat = [t for word in pretokens for t in word]\n    counts = {}\n"
+         "    for pair in zip(flat, flat[1:]):\n"
+         "        counts[pair] = counts.get(pair, 0) + 1\n"
+         "    best = max(counts, key=lambda p: (counts[p], p))\n"
+         "    return best, [list(bpe.merge_pair(tuple(w), best)) for w in pretokens]\n",
+         "It looks like you counted pairs across pre-tokens"),
+        ("def bpe_merge_step(pretokens):\n    from course_lib.tokenizers import bpe\n"
+         "    counts = {}\n    for word in pretokens:\n"
+         "        for pair in zip(word, word[1:]):\n"
+         "            counts[pair] = counts.get(pair, 0) + 1\n"
+         "    best = max(counts, key=lambda p: (counts[p], p))\n    merged = []\n"
+         "    for word in pretokens:\n        out = list(word)\n"
+         "        for i in range(len(out) - 1):\n"
+         "            if (out[i], out[i + 1]) == best:\n"
+         "                out[i:i + 2] = [best[0] + best[1]]\n                break\n"
+         "        merged.append(out)\n    return best, merged\n",
+         "It looks like you merged only the first occurrence"),
+        ("def bpe_merge_step(pretokens):\n    from course_lib.tokenizers import bpe\n"
+         "    counts = {}\n    for word in pretokens:\n"
+         "        for pair in zip(word, word[1:]):\n"
+         "            counts[pair] = counts.get(pair, 0) + 1\n"
+         "    best = max(counts, key=lambda p: (counts[p], p))\n"
+         "    merged = [list(bpe.merge_pair(tuple(w), best)) for w in pretokens]\n"
+         "    return best[0] + best[1], merged\n",
+         "It looks like you returned the merged token"),
+        ("def bpe_merge_step(pretokens):\n    from course_lib.tokenizers import bpe\n"
+         "    return bpe.merge_step(pretokens)\n", USES_REFERENCE),
+    ],
+    "l10_rmsnorm": [
+        ("def my_rms_norm(x, weight, eps):\n"
+         "    return x / torch.sqrt((x ** 2).mean(dim=1, keepdim=True) + eps) * weight\n",
+         "It looks like you normalised over another axis than the last"),
+        ("def my_rms_norm(x, weight, eps):\n"
+         "    return x / (torch.sqrt((x * x).mean(-1, keepdim=True)) + eps) * weight\n",
+         "It looks like you added eps outside the square root"),
+        ("def my_rms_norm(x, weight, eps):\n"
+         "    return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True,"
+         " unbiased=False) + eps) * weight\n",
+         "It looks like you subtracted the mean"),
+        ("def my_rms_norm(x, weight, eps):\n"
+         "    return x / torch.sqrt(x.pow(2).mean() + eps) * weight\n",
+         "It looks like you took the mean over the whole tensor"),
+        ("def my_rms_norm(x, weight, eps):\n"
+         "    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)\n",
+         "It looks like you forgot to multiply by weight"),
+        ("def my_rms_norm(x, weight, eps):\n    from course_lib.models.llama import rms_norm\n"
+         "    return rms_norm(x, weight, eps)\n",
+         USES_REFERENCE),
+    ],
+    "l10_induction": [
+        ("def my_induction_score(weights, span):\n    T = weights.shape[-1]\n"
+         "    q = torch.arange(span, T)\n"
+         "    return weights[:, :, q, q - span].mean(dim=(0, 2))\n",
+         "It looks like you looked at the earlier copy of the current token"),
+        ("def my_induction_score(weights, span):\n    T = weights.shape[-1]\n"
+         "    q = torch.arange(span, T)\n"
+         "    return weights[:, :, q, q - span + 1].mean(dim=2)\n",
+         "It looks like you kept the batch axis"),
+        ("def my_induction_score(weights, span):\n    T = weights.shape[-1]\n"
+         "    q = torch.arange(span + 1, T)\n"
+         "    return weights[:, :, q, q - span + 1].mean(dim=(0, 2))\n",
+         "It looks like you started one query late"),
+        ("def my_induction_score(weights, span):\n    T = weights.shape[-1]\n"
+         "    q = torch.arange(span, T)\n"
+         "    return weights[:, :, q - span + 1, q].mean(dim=(0, 2))\n",
+         "It looks like you indexed weights[..., key, query]"),
+        ("def my_induction_score(weights, span):\n"
+         "    return induction.induction_scores([weights], span)[0]\n", USES_REFERENCE),
+    ],
     "l07_online_softmax": [
         ("def online_update(m, total, acc, scores, v):\n"
          "    m_new = np.maximum(m, scores.max(axis=-1, keepdims=True))\n"
