@@ -7,6 +7,7 @@ import torch
 
 from course_lib.exercises.catalogue import Check, Exercise, catalogue, mistakes_of
 from course_lib.notebook.checks import CheckFailed, describe
+from course_lib.notebook.messages import say
 from course_lib.scale import quantize, scaling, training_memory
 
 __all__ = ["EXERCISES"]
@@ -107,11 +108,12 @@ def _dequantized(function):
     def weights(w):
         result = function(w)
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise CheckFailed(f"quantize_rows: expected a pair (q, scale), got "
-                              f"{describe(result)}")
+            raise CheckFailed(say("l09_quantize_rows.not_pair", "quantize_rows: expected a "
+                                  "pair (q, scale), got {got}", got=describe(result)))
         q, scale = result
         if not (torch.is_tensor(q) and q.dtype == torch.int8):
-            raise CheckFailed(f"q: expected a torch.int8 tensor, got {describe(q)}")
+            raise CheckFailed(say("l09_quantize_rows.not_int8", "q: expected a torch.int8 "
+                                  "tensor, got {got}", got=describe(q)))
         return q.float() * scale
     return weights
 

@@ -594,14 +594,14 @@ def check_value(actual: Any, expected: Any, *, name: str = "value", atol: float 
     problem = compare(actual, expected, atol=atol, rtol=rtol, what=name)
     if problem:
         raise CheckFailed(problem)
-    print(f"✓ {name}: correct.")
+    print(say("check.value_correct", name=name))
 
 
 def check_true(condition: bool, message: str, *, name: str = "check") -> None:
     """Fail with ``message`` unless ``condition`` holds; used for property checks."""
     if not condition:
-        raise CheckFailed(f"{name}: {message}")
-    print(f"✓ {name}: passed.")
+        raise CheckFailed(say("check.true_failed", name=name, message=message))
+    print(say("check.true_passed", name=name))
 
 
 def _split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -32,6 +32,9 @@ MESSAGES: dict[str, str] = {
     "check.unknown_exercise": "no exercise named {exercise!r} (known: {known})",
     "check.answer_count": ("{exercise} checks {expected} function(s) ({names}), "
                            "got {given}"),
+    "check.value_correct": "✓ {name}: correct.",
+    "check.true_passed": "✓ {name}: passed.",
+    "check.true_failed": "{name}: {message}",
     "summary.title": "Your exercises in this lesson, as last checked in this session:",
     "summary.not_checked": "not checked yet: run its test cell",
     "summary.total": ("{done} of {total} passed. `make progress` in a terminal shows every "
