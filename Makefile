@@ -36,8 +36,16 @@ lock: | $(BIN)/python  ## resolve pyproject.toml anew (uv) and rewrite the lock 
 lab: $(LAB_STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
 	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
 
-progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks
-	$(BIN)/python -m course_tools progress
+# `make progress LESSON=03` (or `make progress 03`) checks one lesson: the numbers after
+# `progress` are lessons, not targets.
+ifeq (progress,$(firstword $(MAKECMDGOALS)))
+PROGRESS_LESSONS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq (,$(PROGRESS_LESSONS))
+$(eval $(PROGRESS_LESSONS):;@:)
+endif
+endif
+progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
+	$(BIN)/python -m course_tools progress $(LESSON) $(PROGRESS_LESSONS)
 
 # Each lesson is executed once per run (tests/test_lessons.py, into build/executed/); the deck
 # tests and other tests that need executed lessons reuse those copies.
