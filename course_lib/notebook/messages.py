@@ -1,11 +1,13 @@
-"""The sentences exercise checks and the out-of-order feedback say, each under an id, so that
-an edition in another language can say them in its language.
+"""Every sentence an exercise check says, keyed, so that each can be translated.
 
-:data:`MESSAGES` holds the English text of each id, with ``{fields}``. :func:`say` fills in
-the text of the current language (:func:`set_language`; :mod:`course_lib.notebook.language`
-sets it from the notebook's own language), or the English where that language has no text
-for the id. A language's texts are a dict ``{id: text}`` given to :func:`add_translations`
-(the Chinese ones: :mod:`course_lib.notebook.messages_zh`).
+A message has an id (``"check.not_written"``, ``"l03_sdpa.k_dot_T"``) and an English text
+with ``{fields}``. :func:`say` picks the text in the notebook's language (set once per
+notebook with :func:`set_language`: :mod:`course_lib.notebook.language` does it from the
+notebook's metadata, and registers the Chinese texts of
+:mod:`course_lib.notebook.messages_zh`), falling back to English where no translation exists.
+The generic messages of :mod:`course_lib.notebook.checks` are in :data:`MESSAGES`; each
+exercise's mistakes carry their own id and English text (see :mod:`course_lib.exercises`).
+A translation catalogue is a dict ``{id: text}`` registered with :func:`add_translations`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,25 @@ from __future__ import annotations
 import string
 from typing import Any
 
-__all__ = ["MESSAGES", "add_translations", "language", "say", "set_language", "translations"]
+__all__ = ["MESSAGES", "say", "set_language", "language", "add_translations",
+           "translations"]
 
 MESSAGES: dict[str, str] = {
     "check.passed": "✓ {name}: passed {trials} random tests.",
     "check.not_callable": "expected a function, got {got}",
     "check.not_written": ("{name} is not written yet: replace `raise NotImplementedError()` "
                           "with your code."),
-    "check.failed_on": "{name} failed on random test {trial} of {trials} (inputs: {inputs}).",
+    "check.failed": "{name} failed random test {trial} of {trials}: {problem}",
+    "check.failed_with": "{name} failed random test {trial} of {trials} ({inputs}): {problem}",
+    "check.inputs": "(inputs: {inputs})",
     "check.looks_like": "It looks like you {mistake}.",
-    "check.raised_with": "{name} raised {error}\n(called with {inputs})",
+    "check.raised": "{name} raised {error}",
+    "check.uses_reference": (
+        "{name} calls {used}, the course_lib function this exercise asks you to write: "
+        "write it yourself (`course grade` gives such an answer 0 points, 'uses-reference')."),
+    "check.unknown_exercise": "no exercise named {exercise!r} (known: {known})",
+    "check.answer_count": ("{exercise} checks {expected} function(s) ({names}), "
+                           "got {given}"),
     "check.value_correct": "✓ {name}: correct.",
     "check.true_passed": "✓ {name}: passed.",
     "check.true_failed": "{name}: {message}",
@@ -31,26 +42,29 @@ MESSAGES: dict[str, str] = {
     "summary.total": ("{done} of {total} passed. `make progress` in a terminal shows every "
                       "lesson."),
     "compare.expected_items": "{what}: expected a {kind} of {count} items, got {got}",
+    "compare.item_count": "{what}: expected a {kind} of {count} items, got {given}; {first}",
+    "compare.missing_item": "{what} is missing (expected {expected})",
+    "compare.extra_item": "{what} is one too many (got {got})",
     "compare.got_none": "{what}: got None. Did you forget a `return` statement?",
+    "compare.got_sequence": ("{what}: got a {kind} of {count} items ({items}) where one "
+                             "{expected} is expected: return that one value alone"),
     "compare.type": "{what}: expected {expected}, got {got}",
     "compare.shape": "{what}: expected shape {expected}, got {got}",
-    "compare.shape_transpose_hint": " (the last two axes look swapped: a missing or extra "
-                                    "transpose?)",
-    "compare.shape_reshape_hint": " (same number of elements: a reshape or a missing axis?)",
+    "compare.shape_swapped": " (the last two axes are swapped)",
+    "compare.shape_same_size": " (the same number of elements, arranged differently)",
     "compare.value": "{what}: expected {expected!r}, got {got!r}",
     "compare.bool": ("{what}: expected a bool array (True/False), got dtype {dtype}. Masks are "
                      "bool: compare (e.g. `j <= i`) instead of building 0/1 numbers."),
-    "compare.not_finite_hint": (
-        "{what}: {count} of {size} values are NaN or inf, first at index {index} (got {got}, "
-        "expected {expected:.6g}). Subtracting the max before exp, or guarding a division by "
-        "zero, usually fixes this."),
-    "compare.largest_error": ("{what}: values differ; largest error {error:.3g} at index "
-                              "{index} (got {got:.6g}, expected {expected:.6g})"),
-    "compare.transposed_sentence": ". Your result is the transpose of the expected one.",
-    "compare.scale_hint": (". Every value is {ratio:.4g} times the expected one: a missing or "
-                           "extra scale factor?"),
-    "compare.integer_hint": (" Your values are integers (dtype {dtype}): an integer division, "
-                             "or a missing float conversion?"),
+    "compare.not_finite": ("{what}: {count} of {size} values are NaN or inf where the expected "
+                           "values are finite, the first at index {index} (got {got}, "
+                           "expected {expected:.6g})"),
+    "compare.differ": ("{what}: {count} of {size} values differ, the first at index {index} "
+                       "(got {got:.6g}, expected {expected:.6g})"),
+    "compare.differ_scalar": "{what}: got {got:.6g}, expected {expected:.6g}",
+    "compare.transposed": ". Your result is the transpose of the expected one",
+    "compare.ratio": ". Every value is {ratio:.4g} times the expected one",
+    "compare.integers": ". Your values are integers (dtype {dtype})",
+    # course_lib.notebook.feedback: a cell run out of order
     "name.not_defined": "✗ NameError: name '{name}' is not defined",
     "name.run_setup": ("`{name}` is not defined: run the lesson's setup cell first (the first "
                        "code cell; it imports course_lib and calls setup_notebook), then this "
@@ -66,7 +80,7 @@ _state = {"language": "en"}
 
 
 def set_language(code: str) -> None:
-    """Say later messages in language ``code`` ("en", "zh"), where it has a text."""
+    """Say every later message in language ``code`` ("en", "zh", ...) where translated."""
     _state["language"] = code
 
 
@@ -76,32 +90,33 @@ def language() -> str:
 
 
 def add_translations(code: str, texts: dict[str, str]) -> None:
-    """Add the texts ``{message id: text}`` of language ``code``."""
+    """Register translated texts ``{message id: text}`` for language ``code``."""
     _TRANSLATIONS.setdefault(code, {}).update(texts)
 
 
 def translations(code: str) -> dict[str, str]:
-    """A copy of the texts added for language ``code``."""
+    """The translated texts registered for ``code`` (a copy)."""
     return dict(_TRANSLATIONS.get(code, {}))
 
 
-class _KeepUnknown(dict):
-    """Fields for ``format_map``: one the text names but the caller did not give stays
-    ``{name}`` rather than raise."""
+class _Missing(dict):
+    """Format fields: a field a message names but was not given shows as ``{name}``."""
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
 
 def say(key: str, default: str | None = None, **fields: Any) -> str:
-    """Message ``key`` in the current language with ``fields`` filled in. ``default`` is the
-    English of an id not in :data:`MESSAGES`; a translated text that does not format (a
-    field it names with a wrong format) gives way to the English."""
-    english = MESSAGES.get(key, key if default is None else default)
-    text = _TRANSLATIONS.get(_state["language"], {}).get(key, english)
-    for template in (text, english):
+    """The text of message ``key`` in the current language, with ``fields`` filled in.
+
+    ``default`` is the English text of a message not in :data:`MESSAGES` (an exercise's
+    mistake). A translation that does not format (a wrong field name) falls back to English.
+    """
+    english = MESSAGES.get(key, default if default is not None else key)
+    template = _TRANSLATIONS.get(_state["language"], {}).get(key, english)
+    for text in (template, english):
         try:
-            return string.Formatter().vformat(template, (), _KeepUnknown(fields))
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return string.Formatter().vformat(text, (), _Missing(fields))
+        except (ValueError, TypeError, KeyError, IndexError):
             continue
     return english

@@ -1,23 +1,20 @@
-"""The Chinese texts of the feedback messages (:data:`course_lib.notebook.messages.MESSAGES`),
-by message id, with the same ``{fields}``; ``tests/test_feedback_language.py`` checks that
-every English id has one.
-
-Some ids are ahead of this copy of the library: the exercise checks being reworded on
-another branch say them (``check.failed_with``, ``compare.differ``, ...), and the Chinese is
-here so that it is there when they arrive. Style as in the lessons (CONTRIBUTING.md, "Two
-languages"): full-width punctuation, a space between Chinese and code, numbers or fields.
+"""The Chinese texts of the feedback messages, by message id, with the same ``{fields}`` as
+the English: every id of :data:`course_lib.notebook.messages.MESSAGES` (``tests/
+test_feedback_language.py`` checks that each has one), and the classic mistakes of the
+exercises (ids ``<exercise id>.<name>``, English in :mod:`course_lib.exercises`) translated
+so far; a message without a Chinese text is said in English. Style as in the lessons
+(CONTRIBUTING.md, "Two languages"): full-width punctuation, a space between Chinese and
+code, numbers or fields.
 """
 
 __all__ = ["MESSAGES"]
 
 MESSAGES: dict[str, str] = {
-    # said by the checks in this copy
+    # course_lib.notebook.checks and feedback
     "check.passed": "✓ {name}：通过了 {trials} 个随机测试。",
     "check.not_callable": "这里应当是一个函数，得到的是 {got}",
     "check.not_written": "{name} 还没有写：把 `raise NotImplementedError()` 换成你的代码。",
-    "check.failed_on": "{name} 没有通过第 {trial} 个随机测试（共 {trials} 个；输入：{inputs}）。",
     "check.looks_like": "看起来是这个错误：{mistake}。",
-    "check.raised_with": "{name} 抛出了 {error}\n（调用时的输入：{inputs}）",
     "check.value_correct": "✓ {name}：正确。",
     "check.true_passed": "✓ {name}：通过。",
     "check.true_failed": "{name}：{message}",
@@ -29,20 +26,9 @@ MESSAGES: dict[str, str] = {
     "compare.got_none": "{what}：得到的是 None。是不是忘了写 `return` 语句？",
     "compare.type": "{what}：应当是 {expected}，得到的是 {got}",
     "compare.shape": "{what}：形状应当是 {expected}，得到的是 {got}",
-    "compare.shape_transpose_hint": "（最后两个轴像是互换了：少了或多了一次转置？）",
-    "compare.shape_reshape_hint": "（元素个数相同：是不是 reshape 错了，或者少了一个轴？）",
     "compare.value": "{what}：应当是 {expected!r}，得到的是 {got!r}",
     "compare.bool": ("{what}：应当是布尔数组（True/False），得到的 dtype 是 {dtype}。掩码是布尔值："
                      "用比较（例如 `j <= i`）得到它，不要构造 0/1 的数。"),
-    "compare.not_finite_hint": (
-        "{what}：{size} 个值中有 {count} 个是 NaN 或 inf，第一个在索引 {index}（得到 {got}，"
-        "应当是 {expected:.6g}）。在求 exp 之前先减去最大值，或者防止除以零，通常就能解决。"),
-    "compare.largest_error": ("{what}：数值不一致；最大误差为 {error:.3g}，在索引 {index}"
-                              "（得到 {got:.6g}，应当是 {expected:.6g}）"),
-    "compare.transposed_sentence": "。你的结果是期望结果的转置。",
-    "compare.scale_hint": "。每个值都是期望值的 {ratio:.4g} 倍：少了或多了一个缩放因子？",
-    "compare.integer_hint": ("。你的值是整数（dtype {dtype}）：是不是用了整数除法，"
-                             "或者少了一步浮点转换？"),
     "name.not_defined": "✗ NameError：名称 '{name}' 没有定义",
     "name.run_setup": ("`{name}` 没有定义：请先运行本课的设置单元格（第一个代码单元格，它导入 "
                        "course_lib 并调用 setup_notebook），再运行这个单元格。"),
@@ -50,7 +36,6 @@ MESSAGES: dict[str, str] = {
                         "再运行这个测试单元格。"),
     "name.run_above": ("`{name}` 还没有定义：请先运行这个单元格上面的所有单元格"
                        "（Run → Run All Above Selected Cell），再运行这个单元格。"),
-    # said by the reworded checks of the exercises branch (course_lib/exercises)
     "check.failed": "{name} 没有通过第 {trial} 个随机测试（共 {trials} 个）：{problem}",
     "check.failed_with": ("{name} 没有通过第 {trial} 个随机测试（共 {trials} 个；{inputs}）："
                           "{problem}"),

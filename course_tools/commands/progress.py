@@ -1,8 +1,11 @@
-"""``course progress [NN ...]``: run the visible checks of the learner's copies; a table."""
+"""``course progress [NN ...]`` (``make progress``, ``make progress LESSON=03``): run the
+visible checks of the learner's copies; a report with the diagnosis of each failed one."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from course_tools import REPO, learner, notebooks, progress
@@ -32,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"course progress: {error}")
         return 1
-    rows = [row for path in paths for row in progress.lesson_progress(path, timeout=args.timeout)]
+    print(f"Running the checks of {len(paths)} lesson(s) in {args.folder} (your copies are "
+          "read, not changed)...", flush=True)
+    start = time.perf_counter()
+    rows = progress.run_lessons(paths, timeout=args.timeout, show=sys.stderr.isatty())
     print(progress.format_table(rows))
+    print(f"({time.perf_counter() - start:.0f} s)")
     return 0
