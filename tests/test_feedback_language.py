@@ -17,6 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import course_lib.exercises as exercises
 from course_lib.notebook import checks, feedback, language, messages, messages_zh
 from course_tools import translations
 
@@ -115,3 +116,38 @@ def test_checks_speak_the_notebook_language(tmp_path: Path, restore_language, ca
 
     assert language.use_notebook_language({}) == "en"
     assert _failure(_wrong_softmax) == english, "English is as it was"
+
+
+def _mistakes() -> dict[str, str]:
+    """Every classic mistake of the exercises: ``{id: English}``."""
+    return {mistake.key: mistake.text for exercise_id in exercises.known()
+            for check in exercises.get(exercise_id).checks for mistake in check.mistakes}
+
+
+def test_chinese_mistakes_are_real_ones_and_whole_exercises() -> None:
+    mistakes = _mistakes()
+    unknown = [k for k in messages_zh.MESSAGES if k not in messages.MESSAGES
+               and k not in mistakes]
+    assert not unknown, f"Chinese texts of ids that no message has (renamed?): {unknown}"
+    translated = {k for k in messages_zh.MESSAGES if k in mistakes}
+    assert translated, "no mistake translated"
+    for key in translated:
+        assert _fields(messages_zh.MESSAGES[key]) == _fields(mistakes[key]), key
+        assert re.search(r"[\u4e00-\u9fff]", messages_zh.MESSAGES[key]), key
+    # an exercise is translated whole or not at all (a learner reads one language per check)
+    started = {key.rsplit(".", 1)[0] for key in translated}
+    partial = sorted(k for k in mistakes if k.rsplit(".", 1)[0] in started and k not in translated)
+    assert not partial, f"mistakes of partly translated exercises: {partial}"
+
+
+def test_a_named_mistake_in_chinese(restore_language) -> None:
+    def naive(x):
+        return np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+
+    language.use_notebook_language({"COURSE_LANG": "zh"})
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.exercise("l00_softmax", naive)
+    assert str(failure.value).startswith("看起来是这个错误：你忘了减去最大值，于是 exp 溢出了")
+    language.use_notebook_language({"COURSE_LANG": "en"})
+    with pytest.raises(checks.CheckFailed, match="It looks like you forgot to subtract the max"):
+        checks.exercise("l00_softmax", naive)
