@@ -44,7 +44,14 @@ def test_every_message_has_a_chinese_text_with_the_same_fields() -> None:
                        r"reshape|course_lib|setup_notebook|Run → Run All Above Selected Cell|"
                        r"uses-reference", "", chinese)
         assert not re.search(r"[A-Za-z]{2}", words), f"{key}: English left: {chinese}"
-        assert not re.search(r"[\u4e00-\u9fff][,;:?!]", chinese), f"{key}: half-width punctuation"
+
+
+def test_chinese_texts_follow_the_style_rules() -> None:
+    for key, chinese in messages_zh.MESSAGES.items():
+        text = re.sub(r"\{[^}]*\}", "F", chinese)
+        assert not re.search(r"[\u4e00-\u9fff][,;:?!]", text), f"{key}: half-width punctuation"
+        assert not re.search(r"[\u4e00-\u9fff][A-Za-z0-9`$(]|[A-Za-z0-9`$)][\u4e00-\u9fff]",
+                             text), f"{key}: a space between Chinese and Latin letters or digits"
 
 
 def _notebook(folder: Path, lang: str | None) -> Path:

@@ -110,4 +110,102 @@ MESSAGES: dict[str, str] = {
     "l02_clip.no_sqrt": "你用了范数的平方（忘了开平方根）",
     "l02_clip.clipped_norm": ("你返回的是裁剪之后的范数：应当返回裁剪之前的总范数（也就是测得的那"
                               "个）"),
+    "l03_masked_softmax.inf_fill_nan": ("你把被掩码的分数填成 -inf，然后做了稳定的 softmax：掩码"
+                                        "的第 {row} 行不允许任何键，所以那一行的每个权重都应当是 "
+                                        "0；填入 -inf 后，这一行的最大值是 -inf，而 exp(-inf - (-"
+                                        "inf)) 是 NaN。对没有允许的键的行，应当给出全 0（对最大值"
+                                        "和除法做保护）"),
+    "l03_masked_softmax.big_negative_fill": ("你把被掩码的分数填成了一个很大的负数（比如 -1e9），"
+                                             "而不是把它们排除在外：掩码的第 {row} 行不允许任何键"
+                                             "，于是这一行的分数全都相等，softmax 给它的 {S} 个键"
+                                             "各 1/{S} 的权重，而不是 0"),
+    "l03_masked_softmax.zero_fill": ("你把被掩码的分数设成了 0，而不是把它们排除在外：exp(0) = 1 "
+                                     "仍然给了它们权重"),
+    "l03_masked_softmax.no_max": ("你在求 exp 之前没有减去每行的最大值：接近 1000 的分数会溢出（e"
+                                  "^1000 是 inf，而 inf/inf 是 NaN）"),
+    "l03_masked_softmax.max_of_all": ("你在每一行的所有分数上取最大值，把被掩码的也算了进去：一个"
+                                      "比允许的分数大 1000 的被掩码分数，会让所有允许的 exp 都下"
+                                      "溢成 0。只在允许的分数上取最大值"),
+    "l03_masked_softmax.index_fill": ("你写了 scores[~mask] = -np.inf：布尔索引要求掩码的形状与分"
+                                      "数完全相同，但掩码只需要能广播到分数的形状（这里是 {mask}"
+                                      "）；np.where(mask, scores, -np.inf) 可以广播"),
+    "l03_masked_softmax.times_mask": ("你把 softmax 乘上了掩码，却没有重新归一化：一行中允许的权"
+                                      "重之和必须重新等于 1"),
+    "l03_masked_softmax.ignored_mask": "你忽略了掩码：被掩码的键得到了权重",
+    "l03_masked_softmax.inverted_mask": ("你把掩码用反了：True 表示“可以关注”，所以应当保留 mask "
+                                         "为 True 的分数，排除其余的"),
+    "l03_masked_softmax.query_axis": "你在查询上（轴 -2）归一化，而不是在键上（最后一个轴）",
+    "l03_masked_softmax.axis1": ("你在 axis=1 上归一化，它只对二维的分数才是键的轴：用 axis=-1，"
+                                 "批量的分数也能正确处理"),
+    "l03_sdpa.k_dot_T": ("你用了 k.T：对批量数组，.T 会把所有轴都反过来（{shape} 变成 {reversed}"
+                         "），于是形状对不上了。只交换最后两个轴：np.swapaxes(k, -1, -2)"),
+    "l03_sdpa.transpose_3d": ("你用 k.transpose(0, 2, 1) 交换轴，这只适用于三维数组：np.swapaxes("
+                              "k, -1, -2) 对任意多个批量轴都成立"),
+    "l03_sdpa.np_dot": ("你用了 np.dot，它在批量数组上会把每个批次与其他每个批次配对：应当用 @（n"
+                        "p.matmul），它把第 i 个批次与第 i 个批次配对"),
+    "l03_sdpa.elementwise": ("你逐元素地计算了 q * k：这样查询 i 只和键 i 配对；而每个查询都需要"
+                             "与每个键算一个分数，即 q @ np.swapaxes(k, -1, -2)"),
+    "l03_sdpa.no_scale": "你漏掉了 1/sqrt(d_k) 这个缩放",
+    "l03_sdpa.d_k_not_sqrt": "你除以的是 d_k，而不是 sqrt(d_k)",
+    "l03_sdpa.scale_d_v": ("你用 sqrt(d_v) 做缩放，d_v 是 v 的最后一个轴：缩放应当是 1/sqrt(d_k)"
+                           "，其中 d_k = q.shape[-1] = k.shape[-1]"),
+    "l03_sdpa.scale_T": ("你用 sqrt(T) 做缩放，T 是查询的个数（q.shape[-2]）：缩放应当是 1/sqrt(d"
+                         "_k)，其中 d_k = q.shape[-1]"),
+    "l03_sdpa.scale_S": ("你用 sqrt(S) 做缩放，S 是键的个数（k.shape[-2]）：缩放应当是 1/sqrt(d_k"
+                         ")，其中 d_k = q.shape[-1]"),
+    "l03_sdpa.scale_first": ("你用 sqrt(q.shape[0])（或 len(q)）做缩放：第一个轴是批量（或查询）"
+                             "，而不是 d_k = q.shape[-1]"),
+    "l03_sdpa.query_axis": "你在查询上（轴 -2）做 softmax，而不是在键上",
+    "l03_sdpa.ignored_mask": "你忽略了掩码：应当把它传给 numpy_ref.masked_softmax",
+    "l03_sdpa.inverted_mask": "你把掩码用反了：True 表示“可以关注”",
+    "l03_sdpa.none_masks_all": ("你把 mask=None 当成了“不允许任何键”：np.where(None, scores, -np."
+                                "inf) 会把一切都掩码掉。mask 为 None 时，每个键都是允许的"),
+    "l03_sdpa.none_crash": ("你没有处理默认的 mask=None：没有掩码时，每个键都是允许的（numpy_ref."
+                            "masked_softmax(scores, None) 就是这样处理的）"),
+    "l03_sdpa.swapped_return": "你返回的是 (weights, out)；题目要求返回 (out, weights)",
+    "l03_additive.no_tanh": "你忘了在投影和 v 之间加 tanh",
+    "l03_additive.tanh_outside": "你在乘以 v 之后才做 tanh，而不是之前",
+    "l03_additive.no_transpose": ("你乘的是 Wq（或 Wk）本身，而不是它的转置：这些权重采用 torch.n"
+                                  "n.Linear 的 (out, in) 布局，所以 W_q q_i 是 q @ Wq.T"),
+    "l03_additive.swapped_weights": "你用 Wk 投影了查询，用 Wq 投影了键：W_q 属于查询",
+    "l03_additive.no_broadcast": ("你把投影后的查询 (T, h) 和键 (S, h) 直接相加了：应当给它们不同"
+                                  "的轴，(T, 1, h) + (1, S, h)，这样每个查询才会与每个键相遇"),
+    "l03_additive.keys_first": ("你把键放在了第一个轴上：分数是 (T, S)，每个查询一行，所以新轴应"
+                                "当加在查询之后：(q @ Wq.T)[:, None, :]"),
+    "l03_additive.sum_not_v": ("你把 tanh 特征直接求和了，而没有用 v 加权：分数是 v^T tanh(...)，"
+                               "即 features @ v"),
+    "l03_bug_hunt.kept_1_and_6": "你留下了错误 (1) 和 (6)，即逐元素配对 q_i * k_i 和 weights * V",
+    "l03_bug_hunt.kept_1": ("你留下了错误 (1)，逐元素的 Q * K：它只把查询 i 和键 i 配对；每个查询"
+                            "都需要与每个键算一个分数，即 Q @ K.T"),
+    "l03_bug_hunt.kept_2": "你留下了错误 (2)，缺少 1/sqrt(d_k) 缩放",
+    "l03_bug_hunt.kept_3": "你留下了错误 (3)，在 softmax 之前把分数乘上了 V",
+    "l03_bug_hunt.kept_5": "你留下了错误 (5)，在轴 0（查询）上归一化，而不是在键上（axis=-1）",
+    "l03_bug_hunt.kept_6": "你留下了错误 (6)，用的是 weights * V（逐元素），而不是 weights @ V",
+    "l03_bug_hunt.no_transpose": "你在修正 (1) 时漏掉了转置：写成了 Q @ K，而不是 Q @ K.T",
+    "l03_bug_hunt.scale_T": ("你除以的是 sqrt(Q.shape[0])，即查询的个数：缩放应当是 1/sqrt(d_k)，"
+                             "其中 d_k = Q.shape[-1] = K.shape[-1]（8 x 8 的方阵输入掩盖了这一点"
+                             "）"),
+    "l03_bug_hunt.scale_S": ("你除以的是 sqrt(len(K))，即键的个数：缩放应当是 1/sqrt(d_k)，其中 d"
+                             "_k = K.shape[-1]（8 x 8 的方阵输入掩盖了这一点）"),
+    "l03_bug_hunt.scale_d_v": ("你除以的是 sqrt(V.shape[1])，即值的宽度：缩放应当是 1/sqrt(d_k)，"
+                               "其中 d_k = K.shape[-1]（8 x 8 的方阵输入掩盖了这一点）"),
+    "l03_bug_hunt.scale_8": ("你把 sqrt(8) 写死了：d_k 只在这段代码的例子里是 8；应当用 np.sqrt(K"
+                             ".shape[-1])"),
+    "l03_bug_hunt.d_k_not_sqrt": "你除以的是 d_k，而不是 sqrt(d_k)",
+    "l03_bug_hunt.kept_4": ("你留下了错误 (4)：NumPy 没有 np.softmax；用 numpy_ref.softmax(scores"
+                            ", axis=-1)，或者用 np.exp 自己写"),
+    "l03_bug_hunt.with_weights": "你返回的是 (output, weights)：fixed_attention 只返回注意力的输出",
+    "l04_decoder_step.no_mask": "你忘了填充掩码：填充的位置得到了注意力",
+    "l04_decoder_step.cell_input_swapped": ("你给 GRU 单元输入的是 [context; embedding]；它期望的"
+                                            "是 [embedding; context]"),
+    "l04_decoder_step.old_state_out": "你在输出层用的是上一个状态 h，而不是新状态",
+    "l04_decoder_step.out_input_order": ("你为输出层拼接的是 [new state, embedding, context]；它"
+                                         "期望的是 [new state, context, embedding]"),
+    "l04_beam_step.token_only": "你只按新词元的对数概率排序，忘了前缀的分数 beam_scores",
+    "l04_beam_step.best_per_beam": "你保留了每个束里最好的词元，而不是所有束中最好的那些扩展",
+    "l04_beam_step.div_mod_swapped": ("你把 // 和 % 用反了：在展平的 (K * V) 排序中，index // V "
+                                      "是束，index % V 是词元"),
+    "l04_beam_step.divided_by_K": ("你把展平的索引除以 K（束的个数），而不是 V（词表大小）：每个"
+                                   "束占据 V 个连续的位置"),
+    "l04_beam_step.kept_K": "你保留了 K 个扩展（与当前束的个数相同），而不是 beam_size 个",
 }
