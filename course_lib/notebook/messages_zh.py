@@ -208,4 +208,56 @@ MESSAGES: dict[str, str] = {
     "l04_beam_step.divided_by_K": ("你把展平的索引除以 K（束的个数），而不是 V（词表大小）：每个"
                                    "束占据 V 个连续的位置"),
     "l04_beam_step.kept_K": "你保留了 K 个扩展（与当前束的个数相同），而不是 beam_size 个",
+    "l05_split_heads.plain_reshape": ("你直接 reshape 成了 (B, H, T, D/H)：这样每个头会混入好几个"
+                                      "词元的特征"),
+    "l05_split_heads.no_transpose": "你忘了移动头所在的轴：结果是 (B, T, H, D/H)",
+    "l05_split_heads.merge_plain_reshape": ("你把 (B, H, T, Dh) 直接 reshape 成了 (B, T, H*Dh)，"
+                                            "没有先把头所在的轴移回去"),
+    "l05_split_heads.merge_view": ("你在 .transpose 之后调用了 .view：转置后的张量在内存中不连续"
+                                   "，应当用 .reshape（或 .contiguous().view）"),
+    "l05_sinusoidal.swapped": "你把正弦和余弦对调了（余弦应当放在奇数列）",
+    "l05_sinusoidal.pair_index": "你在指数 10000^(2i/d) 中用了成对的下标 i，而不是 2i",
+    "l05_sinusoidal.blocks": "你把所有正弦放在前面、所有余弦放在后面，而不是交替排列",
+    "l05_sinusoidal.positive_exponent": ("你把位置乘以 10000^(2i/d)，而不是除以它：频率必须沿着列"
+                                         "逐渐降低"),
+    "l05_causal_mask.polarity": "你用了 torch.nn.MultiheadAttention 的约定（True = 屏蔽）",
+    "l05_causal_mask.no_diagonal": "你漏掉了对角线：一个位置必须可以关注它自己",
+    "l05_causal_mask.upper": "你构造的是上三角：那会让每个位置读到未来",
+    "l05_encoder_layer.pre_norm": ("你在每个子层之前做归一化（pre-norm）；论文中的层是在残差相加"
+                                   "之后做归一化"),
+    "l05_encoder_layer.no_residual": "你漏掉了残差连接（x + ...）",
+    "l05_encoder_layer.flipped_mask": "你把填充掩码用反了（torch.nn.MultiheadAttention 的约定）",
+    "l05_encoder_layer.no_mask": "你忽略了填充掩码",
+    "l06_causal_attention.no_mask": "你忘了因果掩码（每个位置都看到了未来）",
+    "l06_causal_attention.mask_transposed": "你把掩码用反了（每个位置只看到未来）",
+    "l06_causal_attention.no_scale": "你忘了把分数除以 sqrt(D)",
+    "l06_causal_attention.scale_T": ("你把分数除以 sqrt(T)，T 是位置的个数：缩放应当是 1/sqrt(D)"
+                                     "，D = x.shape[-1]"),
+    "l06_causal_attention.zero_fill": ("你把被掩码的分数设成了 0，而不是 -inf（分数为 0 仍然会得"
+                                       "到权重）"),
+    "l06_temperature_top_k.times_temperature": "你把 logits 乘以温度，而不是除以温度",
+    "l06_temperature_top_k.no_temperature": "你忽略了温度",
+    "l06_temperature_top_k.no_renormalising": "你把前 k 个之外的概率置零后，没有对剩下的重新归一化",
+    "l06_temperature_top_k.batch_axis": "你在批量轴上做了 softmax，而不是在词表轴上",
+    "l06_temperature_top_k.no_top_k": "你忽略了 top_k：最好的 k 个之外的每个词元，概率都必须是 0",
+    "l06_kv_cache_step.without_self": "你只关注了缓存里的词元，忘了新词元自己的键和值",
+    "l06_kv_cache_step.new_first": "你把新的键和值放在了缓存的前面（缓存必须保持顺序）",
+    "l06_kv_cache_step.wrong_dim": "你沿最后一个轴（特征）拼接了：缓存是沿序列轴增长的，dim=-2",
+    "l06_kv_cache_step.no_scale": "你忘了把分数除以 sqrt(Dh)",
+    "l07_window_mask.window_plus_one": ("你让每个查询看到了 window + 1 个键（差了一个：应当用 i -"
+                                        " j < window，而不是 <=）"),
+    "l07_window_mask.window_minus_one": ("你让每个查询只看到 window - 1 个键（它自己和它之前的 wi"
+                                         "ndow - 2 个）：应当用 i - j < window"),
+    "l07_window_mask.not_causal": "你忘了因果性：你的窗口也覆盖了查询之后的键",
+    "l07_window_mask.after_query": "你把窗口放在了查询之后，而不是之前（掩码被转置了）",
+    "l07_rope.no_offset": "你忽略了 offset：第一行位于位置 offset，而不是 0",
+    "l07_rope.wrong_way": "你旋转的方向反了（sin 项的符号对调了）",
+    "l07_rope.halves": ("你把维度 i 与 i + Dh/2 配对（“rotate-half”布局），而不是把相邻的 2i、2i+"
+                        "1 配对"),
+    "l07_rope.frequencies": "你用的频率是 10000 ** (-i / Dh)，而不是 10000 ** (-2i / Dh)",
+    "l07_online_softmax.no_rescale": ("你忘了重新缩放这一步：在加上这一块之前，要把原来的 total "
+                                      "和 acc 乘以 exp(m_old - m_new)"),
+    "l07_online_softmax.total_only": ("你重新缩放了 total，却没有缩放 acc（两者都是相对于原来的最"
+                                      "大值计算的）"),
+    "l07_online_softmax.tile_max": "你只取了这一块自己的最大值；m 必须是所有块上的累计最大值",
 }
