@@ -1,8 +1,8 @@
 """The Chinese texts of the feedback messages, by message id, with the same ``{fields}`` as
-the English: every id of :data:`course_lib.notebook.messages.MESSAGES` (``tests/
-test_feedback_language.py`` checks that each has one), and the classic mistakes of the
-exercises (ids ``<exercise id>.<name>``, English in :mod:`course_lib.exercises`) translated
-so far; a message without a Chinese text is said in English. Style as in the lessons
+the English: every id of :data:`course_lib.notebook.messages.MESSAGES` and every classic
+mistake of the exercises (ids ``<exercise id>.<name>``, English in
+:mod:`course_lib.exercises`); ``tests/test_feedback_language.py`` checks that each has one.
+A message without a Chinese text would be said in English. Style as in the lessons
 (CONTRIBUTING.md, "Two languages"): full-width punctuation, a space between Chinese and
 code, numbers or fields.
 """
@@ -260,4 +260,87 @@ MESSAGES: dict[str, str] = {
     "l07_online_softmax.total_only": ("你重新缩放了 total，却没有缩放 acc（两者都是相对于原来的最"
                                       "大值计算的）"),
     "l07_online_softmax.tile_max": "你只取了这一块自己的最大值；m 必须是所有块上的累计最大值",
+    "l08_patchify.flatten_at_once": ("你直接 reshape 成了 (B, N, C*p*p)，没有先把图像块网格的轴移"
+                                     "到前面（reshape 顺序的错误）：每个“图像块”混入了好几个图像"
+                                     "块的像素"),
+    "l08_patchify.channel_last": ("你在每个图像块内把通道放在了最后；unfold 和 Conv2d 都把图像块"
+                                  "的通道放在最前"),
+    "l08_patchify.column_major": "你按列读取图像块；应当按行读取（从左到右，再往下）",
+    "l08_patchify.pixel_columns_first": ("你按列展平了每个图像块的像素；在一个图像块内，应当先按"
+                                         "行，再按列"),
+    "l08_cross_attention.patches_ask": ("你让图像块去关注单词：查询必须来自文本（单词），键和值来"
+                                        "自图像（图像块）"),
+    "l08_cross_attention.over_words": ("你在单词上（dim=-2）做了 softmax；每个单词在各图像块上的"
+                                       "权重之和必须是 1（dim=-1）"),
+    "l08_cross_attention.no_scale": "你忘了把分数除以 sqrt(d)",
+    "l08_cross_attention.scale_D": "你除以的是输入宽度的 sqrt(D)，而不是查询和键的宽度的 sqrt(d)",
+    "l09_fit_exponent.linear_axes": ("你在线性坐标上拟合了一条直线：幂律只在双对数坐标上才是直线"
+                                     "（对 n 和 loss 都取对数）"),
+    "l09_fit_exponent.slope": ("你直接返回了斜率：log L 对 log N 的斜率是 -alpha，所以指数是斜率"
+                               "的相反数"),
+    "l09_fit_exponent.semi_log": "你只对 n 取了对数（半对数拟合）：loss 也要取对数",
+    "l09_fit_exponent.swapped_axes": ("你把坐标轴对调了（拟合的是 log n 对 log loss）：应当用 log"
+                                      " n 回归 log loss"),
+    "l09_fit_exponent.intercept": ("你返回的是截距：np.polyfit(x, y, 1) 给出 [slope, intercept]，"
+                                   "指数是斜率的相反数"),
+    "l09_training_bytes.no_adam": ("你忘了 Adam 的两个状态（梯度的滑动平均和平方的滑动平均）：每"
+                                   "个参数 16 字节，而不是 8 字节"),
+    "l09_training_bytes.no_gradients": "你忘了梯度（每个参数 4 字节）",
+    "l09_training_bytes.weights_only": "你只算了权重：训练时还要保存梯度和 Adam 的两个状态",
+    "l09_training_bytes.not_divided": ("分片时你没有除以 worker 的个数：FSDP / ZeRO-3 在每个 work"
+                                       "er 上只保存全部内容的 1/W"),
+    "l09_training_bytes.divided_always": ("没有分片时你也除以了 worker 的个数：普通的数据并行在每"
+                                          "个 worker 上都保存一份完整的副本"),
+    "l09_training_bytes.bits": "你把每个 float32 值算成了 32：那是比特数；一个 float32 占 4 字节",
+    "l09_quantize_rows.one_scale": ("你对整个矩阵只用了一个缩放因子：这样一行较小的权重会被舍入成"
+                                    " 0；应当每行用一个缩放因子"),
+    "l09_quantize_rows.per_column": "你对每列取一个缩放因子，而不是每行（在 dim=0 上取 amax）",
+    "l09_quantize_rows.max_not_abs": ("你用的是每行的最大值，而不是最大绝对值，于是很大的负权重被"
+                                      "截断了"),
+    "l09_quantize_rows.truncated": "你把 w / scale 向零截断了，而不是舍入到最近的整数",
+    "l09_quantize_rows.scale_255": ("你把最大绝对值除以 255（或 128）：这里 int8 的取值范围是 -12"
+                                    "7 .. 127，所以缩放因子是 max|w| / 127"),
+    "l10_bpe_merge.across_pretokens": ("你统计了跨越预分词片段的字节对（好像文本没有预分词一样）"
+                                       "：合并从不跨越预分词片段，所以只统计每个片段内部的字节对"),
+    "l10_bpe_merge.smaller_on_ties": ("计数相同时你选了较小的字节对：在计数最高的字节对中，应当取"
+                                      " (first, second) 元组最大的那个"),
+    "l10_bpe_merge.first_seen_on_ties": ("计数相同时你选了最先统计到的字节对（max(counts, key=cou"
+                                         "nts.get)）：在计数最高的字节对中，应当取 (first, second"
+                                         ") 元组最大的那个"),
+    "l10_bpe_merge.joined_on_ties": ("计数相同时你按合并后的字节 first + second 来比较：(a, bc) "
+                                     "和 (ab, c) 拼出的字节相同；应当比较 (first, second) 元组"),
+    "l10_bpe_merge.distinct_pairs": ("你在每个预分词片段里对每个字节对只计了一次：应当统计每一次"
+                                     "出现（x x x x 中字节对 (x, x) 出现了三次）"),
+    "l10_bpe_merge.merged_token": ("在要求返回字节对的地方，你返回了合并后的词元：应当返回字节对"
+                                   "本身，即元组 (first, second)，然后是合并后的预分词片段"),
+    "l10_bpe_merge.first_only": ("你只合并了每个预分词片段中的第一次出现：应当从左到右合并每一次"
+                                 "出现"),
+    "l10_bpe_merge.right_to_left": "你从右边开始合并：像 BPE 那样从左到右合并时，x x x 变成 xx x",
+    "l10_rmsnorm.mean_not_rms": "你除以的是均值，而不是均方根 sqrt(mean(x^2) + eps)",
+    "l10_rmsnorm.no_eps": "你忘了平方根里面的 eps",
+    "l10_rmsnorm.eps_outside": "你把 eps 加在了平方根外面：它应当在里面，sqrt(mean(x^2) + eps)",
+    "l10_rmsnorm.no_sqrt": "你忘了开平方根（除以的是均方）",
+    "l10_rmsnorm.sum_of_squares": "你把平方求和了，而不是求平均：均方根要除以 D",
+    "l10_rmsnorm.wrong_axis": ("你在最后一个轴以外的轴上做了归一化：不管有多少个轴，均方根都是在"
+                               "特征上算的，dim=-1"),
+    "l10_rmsnorm.whole_tensor": ("你在整个张量上求了均值：每个向量（最后一个轴）都有它自己的均方"
+                                 "根（mean(dim=-1, keepdim=True)）"),
+    "l10_rmsnorm.layer_norm": "你减去了均值：那是 LayerNorm，不是 RMSNorm",
+    "l10_rmsnorm.std": ("你除以的是标准差（x.var 或 x.std 会减去均值）：RMSNorm 用的是 x^2 本身的"
+                        "均值"),
+    "l10_rmsnorm.no_weight": "你忘了乘以 weight",
+    "l10_induction.copy_token": ("你看的是当前词元之前出现的那个副本（t - span），而不是它之后的"
+                                 "那个词元（t - span + 1）"),
+    "l10_induction.key_before": ("你看的是键 t - span - 1，即之前那个副本前面的词元：归纳头看的是"
+                                 "它后面的那个，t - span + 1"),
+    "l10_induction.previous_token": "你测量的是前一个词元（t - 1）：那是前一词元头",
+    "l10_induction.all_queries": ("你对所有具有这种键的查询求了平均（从 t = span - 1 开始），而不"
+                                  "是只对后半部分（t >= span）"),
+    "l10_induction.late_start": "你的查询晚开始了一个（t > span）：后半部分从 t = span 开始",
+    "l10_induction.heads_averaged": "你把各个头也平均了：应当每个头给出一个分数，形状为 (H,)",
+    "l10_induction.batch_kept": ("你保留了批量轴：应当在批量和查询上求平均，mean(dim=(0, 2))，每"
+                                 "个头一个分数，形状为 (H,)"),
+    "l10_induction.summed": "你把权重求和了，而不是在批量和查询上求平均",
+    "l10_induction.transposed": ("你的索引是 weights[..., key, query]：weights[..., t, s] 是查询 "
+                                 "t 放在键 s 上的权重"),
 }
