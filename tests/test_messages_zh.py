@@ -211,3 +211,27 @@ def test_a_fresh_kernel_with_course_lang_speaks_chinese(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120, check=True, cwd=tmp_path).stdout
     assert out.strip() == "zh ✓ f：正确。"
+
+
+def test_progress_recognises_a_blank_answer_in_either_language(chinese: None) -> None:
+    """``course progress`` reads the kernel's first line: "not written yet" in Chinese too."""
+    chinese_line = messages.say("check.not_written", name="stable_softmax")
+    assert chinese_line.startswith("stable_softmax 还没有写")
+    messages.set_language("en")
+    english_line = messages.say("check.not_written", name="stable_softmax")
+    assert messages.matches("check.not_written", chinese_line)
+    assert messages.matches("check.not_written", english_line)
+    assert not messages.matches("check.not_written", messages.say("check.passed", name="f",
+                                                                  trials=5))
+
+
+def test_course_progress_counts_a_chinese_blank_answer_as_not_written(chinese: None) -> None:
+    import nbformat
+
+    from course_tools import progress
+
+    test_cell = nbformat.v4.new_code_cell("checks.exercise('l00_softmax', stable_softmax)")
+    test_cell.outputs = [nbformat.v4.new_output(
+        "error", ename="CheckFailed", traceback=[],
+        evalue=messages.say("check.not_written", name="stable_softmax"))]
+    assert progress._status(test_cell, []) == ("not written yet", "")

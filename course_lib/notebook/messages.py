@@ -32,7 +32,8 @@ from importlib import resources
 from typing import Any
 
 __all__ = ["MESSAGES", "say", "set_language", "language", "add_translations",
-           "translations", "catalogue", "language_from_environment", "ENVIRONMENT_VARIABLE"]
+           "translations", "catalogue", "language_from_environment", "ENVIRONMENT_VARIABLE",
+           "matches"]
 
 # The environment variable that picks the language of a kernel (e.g. ``COURSE_LANG=zh``).
 ENVIRONMENT_VARIABLE = "COURSE_LANG"
@@ -144,6 +145,32 @@ def add_translations(code: str, texts: dict[str, str]) -> None:
 def translations(code: str) -> dict[str, str]:
     """The translated texts registered for ``code`` (a copy)."""
     return dict(_TRANSLATIONS.get(code, {}))
+
+
+def matches(key: str, text: str) -> bool:
+    """Whether ``text`` contains message ``key`` (of :data:`MESSAGES`) as said in English or
+    in a shipped translation, whatever its fields: how a tool that reads a kernel's output
+    (``course progress``) recognises "not written yet" in every language."""
+    english = MESSAGES[key]
+    templates = [english] + [translation for code in _shipped_languages()
+                             for en, translation in [catalogue(code).get(key, ("", ""))]
+                             if en == english]
+    return any(re.search(_pattern(template), text) for template in templates)
+
+
+def _shipped_languages() -> list[str]:
+    folder = resources.files(__package__).joinpath("translations")
+    try:
+        return sorted(entry.name[:-5] for entry in folder.iterdir()
+                      if entry.name.endswith(".json"))
+    except OSError:
+        return []
+
+
+def _pattern(template: str) -> str:
+    """A regular expression for ``template`` with any text in place of each field."""
+    return "".join(re.escape(literal) + (".*?" if name is not None else "")
+                   for literal, name, _, _ in string.Formatter().parse(template))
 
 
 class _Missing(dict):
