@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.notebook import messages
 from course_tools import cells, notebooks
 
 __all__ = ["Row", "cell_names", "exercise_cells", "setup_cell", "exercise_numbers",
@@ -98,7 +99,7 @@ def _status(test: nbformat.NotebookNode, answers: list[nbformat.NotebookNode]
     if not errors:
         return "passed", ""
     first = _first_line(errors[0].evalue) or errors[0].ename
-    if "not written yet" in first:
+    if messages.matches("check.not_written", first):  # in the notebook's language
         return "not written yet", ""
     if errors[0].ename not in ("CheckFailed", "AssertionError"):
         first = f"{errors[0].ename}: {first}"

@@ -2,21 +2,42 @@
 
 A message has an id (``"check.not_written"``, ``"l03_sdpa.k_dot_T"``) and an English text
 with ``{fields}``. :func:`say` picks the text in the notebook's language (set once per
-notebook with :func:`set_language`: :mod:`course_lib.notebook.language` does it from the
-notebook's metadata, and registers the Chinese texts of
-:mod:`course_lib.notebook.messages_zh`), falling back to English where no translation exists.
+notebook with :func:`set_language`; :mod:`course_lib.notebook.language` does it from the
+notebook's own metadata), falling back to English where no translation exists.
 The generic messages of :mod:`course_lib.notebook.checks` are in :data:`MESSAGES`; each
 exercise's mistakes carry their own id and English text (see :mod:`course_lib.exercises`).
 A translation catalogue is a dict ``{id: text}`` registered with :func:`add_translations`.
+
+The Chinese edition ships in the package as ``translations/zh.json`` (next to this module):
+``{id: {"en": <the English text it translates>, "zh": <the Chinese>}}``. It is read the first
+time ``set_language("zh")`` is called, and an entry is said only while its ``"en"`` equals
+the message's current English: a translation of an English text that has since changed
+(a stale entry) falls back to the English, so a learner is never told something outdated.
+``tests/test_messages_zh.py`` lists the missing and stale entries.
+
+The language can also come from the environment: ``COURSE_LANG=zh`` (``zh_CN.UTF-8`` and
+``zh-CN`` work too) makes every message Chinese from the moment this module is imported, so a
+Chinese learner copy, release or lab (``make lab LANG=zh``, ``course ... --lang zh``) only has
+to set that variable for the kernel, or call ``set_language(language_from_environment())``.
+An unknown language says everything in English.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import string
+from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 __all__ = ["MESSAGES", "say", "set_language", "language", "add_translations",
-           "translations"]
+           "translations", "catalogue", "language_from_environment", "ENVIRONMENT_VARIABLE",
+           "matches"]
+
+# The environment variable that picks the language of a kernel (e.g. ``COURSE_LANG=zh``).
+ENVIRONMENT_VARIABLE = "COURSE_LANG"
 
 MESSAGES: dict[str, str] = {
     "check.passed": "✓ {name}: passed {trials} random tests.",
@@ -76,12 +97,49 @@ MESSAGES: dict[str, str] = {
 }
 
 _TRANSLATIONS: dict[str, dict[str, str]] = {}
+# The shipped catalogues, read once per language: {code: {id: (english, translation)}}.
+_CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {}
 _state = {"language": "en"}
+# A language code names a file of the package: letters only, never a path.
+_CODE = re.compile(r"[a-z]{2,3}")
 
 
 def set_language(code: str) -> None:
     """Say every later message in language ``code`` ("en", "zh", ...) where translated."""
     _state["language"] = code
+    catalogue(code)
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """The language ``COURSE_LANG`` asks for (``"zh"`` for ``zh``, ``zh-CN``, ``zh_CN.UTF-8``),
+    or None where it is unset or empty. Call ``set_language`` with it to follow it later."""
+    value = (os.environ if environ is None else environ).get(ENVIRONMENT_VARIABLE, "")
+    code = re.split(r"[-_.@]", value.strip(), maxsplit=1)[0].lower()
+    return code or None
+
+
+def catalogue(code: str) -> dict[str, tuple[str, str]]:
+    """The shipped catalogue of language ``code``, ``{id: (english, translation)}``, read
+    from ``translations/<code>.json`` the first time it is asked for ({} where there is none
+    or it cannot be read: the messages are then English)."""
+    if code not in _CATALOGUES:
+        _CATALOGUES[code] = _read_catalogue(code)
+    return _CATALOGUES[code]
+
+
+def _read_catalogue(code: str) -> dict[str, tuple[str, str]]:
+    if not _CODE.fullmatch(code) or code == "en":
+        return {}
+    try:
+        path = resources.files(__package__).joinpath("translations", f"{code}.json")
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {key: (entry["en"], entry[code]) for key, entry in entries.items()
+            if isinstance(entry, dict) and isinstance(entry.get("en"), str)
+            and isinstance(entry.get(code), str)}
 
 
 def language() -> str:
@@ -99,6 +157,32 @@ def translations(code: str) -> dict[str, str]:
     return dict(_TRANSLATIONS.get(code, {}))
 
 
+def matches(key: str, text: str) -> bool:
+    """Whether ``text`` contains message ``key`` (of :data:`MESSAGES`) as said in English or
+    in a shipped translation, whatever its fields: how a tool that reads a kernel's output
+    (``course progress``) recognises "not written yet" in every language."""
+    english = MESSAGES[key]
+    templates = [english] + [translation for code in _shipped_languages()
+                             for en, translation in [catalogue(code).get(key, ("", ""))]
+                             if en == english]
+    return any(re.search(_pattern(template), text) for template in templates)
+
+
+def _shipped_languages() -> list[str]:
+    folder = resources.files(__package__).joinpath("translations")
+    try:
+        return sorted(entry.name[:-5] for entry in folder.iterdir()
+                      if entry.name.endswith(".json"))
+    except OSError:
+        return []
+
+
+def _pattern(template: str) -> str:
+    """A regular expression for ``template`` with any text in place of each field."""
+    return "".join(re.escape(literal) + (".*?" if name is not None else "")
+                   for literal, name, _, _ in string.Formatter().parse(template))
+
+
 class _Missing(dict):
     """Format fields: a field a message names but was not given shows as ``{name}``."""
 
@@ -111,12 +195,23 @@ def say(key: str, default: str | None = None, **fields: Any) -> str:
 
     ``default`` is the English text of a message not in :data:`MESSAGES` (an exercise's
     mistake). A translation that does not format (a wrong field name) falls back to English.
+    A registered translation (:func:`add_translations`) comes first; then the shipped
+    catalogue's, only where it translates this very English text (else it is stale).
     """
     english = MESSAGES.get(key, default if default is not None else key)
-    template = _TRANSLATIONS.get(_state["language"], {}).get(key, english)
+    code = _state["language"]
+    template = _TRANSLATIONS.get(code, {}).get(key)
+    if template is None:
+        translated_from, translation = catalogue(code).get(key, (None, english))
+        template = translation if translated_from == english else english
     for text in (template, english):
         try:
             return string.Formatter().vformat(text, (), _Missing(fields))
         except (ValueError, TypeError, KeyError, IndexError):
             continue
     return english
+
+
+_from_environment = language_from_environment()
+if _from_environment:
+    set_language(_from_environment)
