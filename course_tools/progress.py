@@ -12,9 +12,11 @@ failed one. The learner's notebooks are read, never written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +112,22 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0]
 
 
+@contextlib.contextmanager
+def _kernel_language(nb: nbformat.NotebookNode) -> Iterator[None]:
+    """The kernel started inside speaks the copy's language (``metadata.course.language``,
+    which a Chinese copy carries) unless ``COURSE_LANG`` already says one."""
+    course = nb.metadata.get("course")
+    lang = course.get("language") if isinstance(course, dict) else None
+    if lang not in ("en", "zh") or messages.ENVIRONMENT_VARIABLE in os.environ:
+        yield
+        return
+    os.environ[messages.ENVIRONMENT_VARIABLE] = lang
+    try:
+        yield
+    finally:
+        del os.environ[messages.ENVIRONMENT_VARIABLE]
+
+
 def lesson_progress(path: str | Path, *, timeout: int = 300) -> list[Row]:
     """Run the exercise cells of the notebook at ``path`` in a new kernel; one row per test."""
     from course_tools.execute import execute
@@ -120,7 +138,8 @@ def lesson_progress(path: str | Path, *, timeout: int = 300) -> list[Row]:
     keep = exercise_cells(nb)
     nb.cells = [nb.cells[i] for i in keep]
     notebooks.clean(nb)
-    execute(nb, path.parent, timeout=timeout, allow_errors=True)
+    with _kernel_language(nb):
+        execute(nb, path.parent, timeout=timeout, allow_errors=True)
     rows, answers = [], []
     for _, cell in notebooks.code_cells(nb):
         if notebooks.is_answer_cell(cell):

@@ -121,3 +121,21 @@ def test_a_named_mistake_in_chinese(restore_language) -> None:
     language.use_notebook_language({"COURSE_LANG": "en"})
     with pytest.raises(checks.CheckFailed, match="It looks like you forgot to subtract the max"):
         checks.exercise("l00_softmax", naive)
+
+
+def test_course_progress_runs_a_chinese_copy_in_chinese(tmp_path: Path) -> None:
+    from course_tools import learner, progress
+
+    folder = tmp_path / "learner" / "zh"
+    learner.update_copies(REPO / "notebooks", folder, lang="zh")
+    copy = folder / "00_welcome.ipynb"
+    nb = nbformat.read(str(copy), as_version=4)
+    answer = next(c for c in nb.cells if c.cell_type == "code"
+                  and c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = ("def stable_softmax(x):\n    e = np.exp(x - x.min(axis=-1, keepdims=True))"
+                     "\n    return e / e.sum(axis=-1, keepdims=True)\n")
+    nbformat.write(nb, str(copy))
+    [row] = progress.lesson_progress(copy, timeout=120)
+    mistake = messages.catalogue("zh")["l00_softmax.min_shift"][1]
+    assert row.status == "failed" and row.message.startswith(
+        _zh("check.looks_like", mistake=mistake)[:20]), row
