@@ -139,3 +139,32 @@ def test_course_progress_runs_a_chinese_copy_in_chinese(tmp_path: Path) -> None:
     mistake = messages.catalogue("zh")["l00_softmax.min_shift"][1]
     assert row.status == "failed" and row.message.startswith(
         _zh("check.looks_like", mistake=mistake)[:20]), row
+
+
+def test_the_grader_gives_a_chinese_submission_chinese_feedback(monkeypatch,
+                                                                restore_language) -> None:
+    from course_tools import notebooks
+    from course_tools.grading import grader
+    from course_tools.grading import lesson as graded
+    from course_tools.grading.kernel_client import Limits
+
+    source = REPO / "notebooks" / "00_welcome.ipynb"
+    monkeypatch.chdir(source.parent)                  # as the grader's workers do
+    monkeypatch.setattr(checks, "check_function", checks.check_function)  # restored after
+    graded.install_seed(0)
+    lesson = graded.Lesson(source)
+    wrong = ("import numpy as np\ndef stable_softmax(x):\n"
+             "    e = np.exp(x - x.min(axis=-1, keepdims=True))\n"
+             "    return e / e.sum(axis=-1, keepdims=True)\n")
+    said = {}
+    for lang in ("en", "zh"):
+        nb = notebooks.student_version(translations.in_language(source, lang)
+                                       if lang == "zh" else notebooks.read(source))
+        next(c for c in nb.cells if notebooks.is_answer_cell(c)).source = wrong
+        [result] = grader.grade(lesson, nb, "s", Limits(cell_cpu=5.0, submission=120.0),
+                                sandbox=None).exercises      # a trusted, written answer
+        said[lang] = result.message
+    mistake = messages.catalogue("zh")["l00_softmax.min_shift"][1]
+    assert said["en"].startswith("It looks like you subtracted the row minimum")
+    assert said["zh"].startswith(_zh("check.looks_like", mistake=mistake))
+    assert messages.language() == "en", "the grader's language is restored"
