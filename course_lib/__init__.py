@@ -15,11 +15,12 @@ in packages by concept (each package's docstring lists its modules):
   analysis     attribution, interventions, gradient checks, timing, measured memory,
                induction heads
   notebook     the notebook environment, exercise checks and feedback, plots
+  exercises    each lesson's graded exercises: inputs, references, classic mistakes
 
 Lessons import what they use (``from course_lib.attention import MultiHeadAttention``,
 ``from course_lib.notebook import checks, plots``); packages load lazily, so
 ``import course_lib`` stays cheap. ``course_lib.lessons`` says which modules each lesson
-uses (``lessons.lessons_using("attention.caches")``). The modules of the earlier flat layout
+uses (``lessons.lessons_using("attention.positions")``). The modules of the earlier flat layout
 (``course_lib.train``, ``course_lib.viz``...) still import, as aliases of their new
 homes (:data:`MOVED`).
 """
@@ -32,7 +33,7 @@ from course_lib._lazy import lazy_exports
 __version__ = "0.1.0"
 
 PACKAGES = ["core", "attention", "models", "training", "data", "tokenizers", "experiments",
-            "scale", "analysis", "notebook"]
+            "scale", "analysis", "notebook", "exercises"]
 __all__ = [*PACKAGES, "lessons", "MOVED"]
 
 install_aliases()

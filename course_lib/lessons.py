@@ -5,8 +5,8 @@ calls (the modules where the classes and functions it imports are defined). Read
 the code behind a lesson, or the lessons that teach a module::
 
     >>> from course_lib import lessons
-    >>> lessons.lessons_using("attention.caches")
-    ['06', '07']
+    >>> lessons.lessons_using("attention.positions")
+    ['05', '07']
 
 ``tests/test_lesson_index.py`` derives the same sets from the notebooks' imports, so this index
 cannot drift, and checks that the README's layout section is :func:`layout_markdown`
@@ -54,7 +54,7 @@ _INDEX = (
      "models.hard_attention models.story_reader notebook.fonts notebook.plots "
      "training.loop training.schedules"),
     ("04", "Seq2seq with attention",
-     "core.masks core.modules data.dates experiments.dates models.seq2seq notebook.plots "
+     "core.modules data.dates experiments.dates models.seq2seq notebook.plots "
      "training.decoding training.loop training.losses training.seq2seq"),
     ("05", "The Transformer",
      "analysis.timing attention.multihead attention.positions attention.scores core.masks "
@@ -62,7 +62,7 @@ _INDEX = (
      "notebook.plots notebook.viewer training.loop training.losses training.schedules "
      "training.seq2seq"),
     ("06", "GPT",
-     "analysis.timing attention.caches attention.scores core.masks data.text models.gpt "
+     "analysis.timing attention.scores core.masks data.text models.gpt "
      "notebook.plots notebook.viewer training.checkpoint training.language_model "
      "training.recipes training.sampling training.schedules"),
     ("07", "Attention variants",
@@ -70,7 +70,7 @@ _INDEX = (
      "attention.linear attention.local attention.positions attention.scores "
      "attention.tiled data.synthetic models.variant_lm notebook.plots training.loop"),
     ("08", "Beyond text",
-     "analysis.attribution analysis.interventions attention.scores data.digits data.shapes "
+     "analysis.attribution analysis.interventions data.digits data.shapes "
      "data.synthetic models.transformer models.vit models.vqa notebook.plots "
      "notebook.viewer training.loop training.schedules training.seq2seq"),
     ("09", "Scale",

@@ -95,7 +95,7 @@ def test_index_names_real_modules():
     known = {f"{package}.{module}" for package, modules in layout.items() for module in modules}
     for lesson in lessons.LESSONS:
         assert set(lesson.modules) <= known, (lesson.number, set(lesson.modules) - known)
-    assert lessons.lessons_using("attention.caches") == ["06", "07"]
+    assert lessons.lessons_using("attention.positions") == ["05", "07"]
 
 
 def test_readme_layout_is_generated_from_the_index():
