@@ -134,8 +134,10 @@ def _sections(nb: nbformat.NotebookNode) -> list[tuple[str, list[nbformat.Notebo
 def _needs_notes(heading: str) -> bool:
     # Exercises run themselves and the summary is read out: every other main slide is
     # something the instructor explains, and the notes say how.
+    # A Chinese deck's headings are translated: 练习 (exercise), 小结 (summary), 自我检测.
     lowered = heading.lower()
-    return not any(word in lowered for word in ("exercise", "summary", "check yourself"))
+    return not any(word in lowered for word in ("exercise", "summary", "check yourself",
+                                                "练习", "小结", "自我检测"))
 
 
 def talk_problems(nb: nbformat.NotebookNode) -> list[str]:
