@@ -642,8 +642,10 @@ def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
         assert deck.notes == sum(bool(s["notes"]) for s in report)
         _screenshots(page, Path(name).stem, shots)
         # the speaker view is the same for every deck; its font comes from the deck's notes
+        if lang == "zh":      # its notes are Chinese: the speaker view must draw them
+            assert _notes_have_chinese(name, lang), f"{lang}/{name}: notes not translated"
         if name in (DECKS[0], DECKS[-1]) or _notes_have_chinese(name, lang):
-            _speaker_view(page, report)
+            _speaker_view(page, report, chinese=lang == "zh")
         if page.evaluate(_CJK_PROBES, None):
             asked = page.evaluate(_LAY_OUT_ALL)
             wrong = _fallback_glyphs(page, "[data-cjk-ask]", limit=asked)
@@ -657,8 +659,9 @@ def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
         assert deck.pdf and deck_browser.pdf_pages(OUT / deck.pdf) == deck.slides
 
 
-def _speaker_view(page, report: list[dict]) -> None:
-    """S opens the speaker view, which shows the first slide's notes in the bundled font."""
+def _speaker_view(page, report: list[dict], chinese: bool = False) -> None:
+    """S opens the speaker view, which shows the first slide's notes in the bundled font
+    (``chinese``: notes that hold Chinese, every character of it drawn by that font)."""
     page.evaluate("() => Reveal.slide(0, 0)")
     with page.expect_popup() as opened:
         page.keyboard.press("s")
@@ -673,7 +676,9 @@ def _speaker_view(page, report: list[dict]) -> None:
     speaker.evaluate("() => document.fonts.ready")
     assert speaker.evaluate("() => !!document.getElementById('course-cjk')"), \
         "the speaker view did not get the course's CJK font"
-    if speaker.evaluate(_CJK_PROBES, ".speaker-controls-notes"):
+    probes = speaker.evaluate(_CJK_PROBES, ".speaker-controls-notes")
+    assert probes or not chinese, "speaker view: the first slide's notes show no Chinese"
+    if probes:
         speaker.evaluate("() => document.fonts.load('20px \"Noto Sans SC Variable\"', '注意力')")
         speaker.evaluate("() => document.fonts.ready")
         speaker.wait_for_timeout(200)
