@@ -18,6 +18,7 @@ folder works from a USB stick in a room without network.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import copy
 import functools
@@ -850,6 +851,13 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     """
     if lang not in DECK_TEXT:
         raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
+    if browser is None and measure and deck_browser.loop_running():
+        # Playwright's sync API cannot start in this thread (a notebook's kernel, or a
+        # browser of the caller's already open here): the whole build runs in a fresh one.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(build, paths, out, executed_dir, timeout=timeout, cache=cache,
+                               glossary=glossary, pdf=pdf, lang=lang, measure=measure,
+                               reports=reports, log=log).result()
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")
     if glossary.is_file():

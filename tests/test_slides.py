@@ -319,8 +319,12 @@ def decks(browser, executed_lesson, tmp_path_factory) -> _Decks:
     return _Decks(browser, executed_lesson, tmp_path_factory.mktemp("example"))
 
 
-def test_course_slides_command(monkeypatch, tmp_path: Path, capsys) -> None:
+def test_course_slides_command(browser, monkeypatch, tmp_path: Path, capsys) -> None:
+    """`course slides` works where Playwright's sync API cannot start in the caller's thread:
+    here the session's browser is open in it (as in a notebook's kernel, an asyncio loop
+    runs), so the command builds in a thread of its own."""
     _need_npm()
+    assert deck_browser.loop_running()
     from course_tools import cli
 
     monkeypatch.chdir(ROOT)
