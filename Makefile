@@ -33,17 +33,31 @@ lock: | $(BIN)/python  ## resolve pyproject.toml anew (uv) and rewrite the lock 
 	$(BIN)/python -m pip install --quiet "uv>=0.9"
 	$(BIN)/python -m course_tools.lock update
 
-lab: $(LAB_STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
-	$(BIN)/python -m course_tools lab $(AS_ROOT) $(JUPYTER_ARGS)
+# The edition: `make lab LANG=zh` is the Chinese one (copies in learner/zh/). Only a LANG given
+# on the command line chooses it (the shell's locale, also called LANG, does not), and the
+# programs started then get a UTF-8 locale instead of the bare "zh".
+COURSE_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),en)
+LANG_ENV := $(if $(filter command line,$(origin LANG)),LANG=C.UTF-8,)
 
-progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks
-	$(BIN)/python -m course_tools progress
+lab: $(LAB_STAMP)  ## run the course: your own copies in learner/ (made on first use), then JupyterLab
+	$(LANG_ENV) $(BIN)/python -m course_tools lab --lang $(COURSE_LANG) $(AS_ROOT) $(JUPYTER_ARGS)
+
+# `make progress LESSON=03` (or `make progress 03`) checks one lesson: the numbers after
+# `progress` are lessons, not targets.
+ifeq (progress,$(firstword $(MAKECMDGOALS)))
+PROGRESS_LESSONS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq (,$(PROGRESS_LESSONS))
+$(eval $(PROGRESS_LESSONS):;@:)
+endif
+endif
+progress: $(LAB_STAMP)  ## which exercises of your copies in learner/ pass their checks (LESSON=03: one)
+	$(LANG_ENV) $(BIN)/python -m course_tools progress --lang $(COURSE_LANG) $(LESSON) $(PROGRESS_LESSONS)
 
 # Each lesson is executed once per run (tests/test_lessons.py, into build/executed/); the deck
 # tests and other tests that need executed lessons reuse those copies.
 test: $(STAMP)  ## run every test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=30
 
 unit: $(STAMP)  ## unit tests only: no lesson executed, no deck built
 	$(BIN)/python -m pytest tests -m "not lessons"

@@ -14,6 +14,7 @@ in packages by concept (each package's docstring lists its modules):
   scale        training memory, parallelism, distributed training, quantization, scaling laws
   analysis     attribution, interventions, gradient checks, timing, measured memory
   notebook     the notebook environment, exercise checks and feedback, plots
+  exercises    each lesson's graded exercises: inputs, references, classic mistakes
 
 Lessons import what they use (``from course_lib.attention import MultiHeadAttention``,
 ``from course_lib.notebook import checks, plots``); packages load lazily, so
@@ -30,7 +31,7 @@ from course_lib._lazy import lazy_exports
 __version__ = "0.1.0"
 
 PACKAGES = ["core", "attention", "models", "training", "data", "tokenizers", "experiments",
-            "scale", "analysis", "notebook"]
+            "scale", "analysis", "notebook", "exercises"]
 __all__ = [*PACKAGES, "MOVED"]
 
 install_aliases()

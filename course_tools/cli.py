@@ -22,6 +22,7 @@ from course_tools.commands import (
     release,
     site,
     slides,
+    translations,
 )
 
 COMMANDS: dict[str, ModuleType] = {
@@ -35,6 +36,7 @@ COMMANDS: dict[str, ModuleType] = {
     "grade": grade,         # grade SUBMISSIONS/<student>/<lesson>.ipynb: score table, feedback
     "slides": slides,       # offline reveal.js decks of the lessons in build/slides
     "site": site,           # the course as a static website in build/site (offline)
+    "translations": translations,  # the Chinese edition's catalogues: status, stale, updates
 }
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import notebooks, pages, slides
+from course_tools import notebooks, pages, slides, translations
 
 __all__ = ["LANGUAGES", "SITE_DIR", "UI", "Page", "build", "edition", "search_entries",
            "site_notebook"]
@@ -60,6 +60,8 @@ UI = {
            "intro": "一门从基本原理讲起的注意力机制公开课。下面每一课都附有真实运行的结果；"
                     "想自己动手，请克隆课程并输入 <code>make lab</code>。"},
 }
+# The README of each edition: its course map ("## " + UI[lang]["home"]) is the home page's.
+README = {"en": "README.md", "zh": "README.zh-CN.md"}
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 # What `course site` copies into assets/ besides KaTeX and the CJK font (the decks' npm
 # packages): the site's own style and script, from site/.
@@ -78,19 +80,17 @@ class Page:
 
 # ---------------------------------------------------------------------------- content
 
-def edition(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+def edition(nb: nbformat.NotebookNode, lang: str, lesson: str | None = None
+            ) -> nbformat.NotebookNode:
     """The lesson in language ``lang``: English as it is; another language from its
-    translation catalogue (prose cells only: code is the same in every edition)."""
+    translation catalogue (prose cells only: code is the same in every edition); ``lesson``
+    is the notebook's stem (found from the catalogues when not given). Raises
+    :class:`course_tools.translations.TranslationError` for a lesson not translated in full."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang: expected one of {LANGUAGES}, got {lang!r}")
     if lang == "en":
         return nb
-    try:
-        from course_tools import translations  # the Chinese edition (issue 24)
-    except ImportError as error:
-        raise ValueError(f"--lang {lang}: this course has no translations yet "
-                         f"(course_tools/translations.py)") from error
-    return translations.translate_notebook(nb, lang)
+    return translations.translate_notebook(nb, lang, lesson)
 
 
 def site_notebook(source: nbformat.NotebookNode, executed: nbformat.NotebookNode
@@ -168,13 +168,14 @@ def _markdown(text: str) -> str:
 
 
 def _course_map(lang: str, lessons: list[Page]) -> str:
-    """The home page's course map: the README's table (the README of the edition's language
-    where there is one), each notebook name linked to its page."""
-    readme = ROOT / ("README.md" if lang == "en" else f"README.{lang}.md")
+    """The home page's course map: the README's table (the README of the edition's language,
+    :data:`README`, where there is one), each notebook name linked to its page."""
+    readme = ROOT / README.get(lang, "README.md")
+    heading = f"## {UI[lang]['home']}"
     if not readme.is_file():
-        readme = ROOT / "README.md"
+        readme, heading = ROOT / "README.md", f"## {UI['en']['home']}"
     text = readme.read_text(encoding="utf-8")
-    table = re.search(r"^(\|[^\n]*\|\n)+", text.split("## Course map", 1)[-1], re.MULTILINE)
+    table = re.search(r"^(\|[^\n]*\|\n)+", text.split(heading, 1)[-1], re.MULTILINE)
     built = {Path(p.name).stem for p in lessons}
     if table is None:
         rows = "".join(f"| [{html.escape(p.title)}]({p.name}) |\n" for p in lessons)
@@ -296,7 +297,13 @@ def build(paths: list[Path], out: Path = Path("build/site"),
         folder.mkdir(parents=True, exist_ok=True)
         rendered = []
         for path, source, executed, origin in lessons:
-            nb = site_notebook(edition(source, lang), executed)
+            try:
+                translated = edition(source, lang, path.stem)
+            except translations.TranslationError:   # an edition shows finished lessons only
+                log(f"{lang}: {path.stem} left out, its translation is not complete "
+                    f"(`course translations --stale {path.stem}`)")
+                continue
+            nb = site_notebook(translated, executed)
             body, _ = exporter.from_notebook_node(nb)
             page = Page(path.with_suffix(".html").name,
                         slides.lesson_title(nb, path.stem), origin)

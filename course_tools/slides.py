@@ -881,11 +881,21 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     return built
 
 
+def _in_language(nb: nbformat.NotebookNode, lang: str, lesson: str) -> nbformat.NotebookNode:
+    """The lesson's prose in ``lang`` (its translation catalogue; code unchanged): a deck in
+    Chinese shows the same code and outputs as the English one."""
+    if lang == "en":
+        return nb
+    from course_tools import translations
+
+    return translations.translate_notebook(nb, lang, lesson)
+
+
 def _build_decks(paths, out, executed_dir, timeout, lang, pdf, browser, log, reports):
     built, overflowing = [], []
     for path in paths:
         start = time.perf_counter()
-        source = notebooks.read(path)
+        source = _in_language(notebooks.read(path), lang, path.stem)
         executed, origin = executed_copy(path, executed_dir, timeout)
         deck_nb = deck_notebook(source, executed, lang)
         title = lesson_title(source, path.stem)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,8 @@ class ExecutedLessons:
 
         path = self.path_of(name)
         target = self.folder / path.name
+        if path.name not in self.done and path.name in _RUNNING:
+            self.done[path.name] = _RUNNING[path.name].result()  # run in this session
         if path.name not in self.done and not fresh and target.is_file():
             if slides.is_current(notebooks.read(path), notebooks.read(target)):
                 self.done[path.name] = target
@@ -110,3 +113,50 @@ class ExecutedLessons:
 def executed_lesson() -> ExecutedLessons:
     """``executed_lesson("03")`` -> path of lesson 03 executed (see :class:`ExecutedLessons`)."""
     return ExecutedLessons()
+
+
+# ------------------------------------------------------------- lessons in the background
+# A lesson's kernel is one process that mostly keeps one core busy. `make test` runs the
+# lessons while the unit tests run, COURSE_TEST_JOBS at a time (default 2; 0 runs each lesson
+# when a test first asks for it): on a 2-core machine this takes minutes off a full run.
+_RUNNING: dict[str, Future] = {}
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _execute_in_background(path: Path, target: Path) -> Path | str:
+    from course_tools import execute
+
+    try:
+        execute.execute_lesson(path, target)
+    except execute.LessonFailed as error:
+        return str(error)
+    except Exception as error:  # a kernel that cannot start: the lesson's test says why
+        return f"{path.name}: could not be executed: {error!r}"
+    return target
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need executed lessons run last, so the unit tests overlap the lessons
+    executing in the background (the order within each group is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("lessons") is not None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start executing the lessons that tests/test_lessons.py will check (slowest last
+    lessons first), so that they run while the unit tests do."""
+    jobs = int(os.environ.get("COURSE_TEST_JOBS", "2"))
+    if jobs < 1 or session.config.option.collectonly:
+        return
+    paths = [item.callspec.params["path"] for item in session.items
+             if item.path.name == "test_lessons.py" and hasattr(item, "callspec")]
+    if not paths:
+        return
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lesson")
+    _POOL.append(pool)
+    for path in sorted(paths, reverse=True):  # the later lessons are the longer ones
+        _RUNNING[path.name] = pool.submit(_execute_in_background, path, EXECUTED / path.name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for pool in _POOL:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -48,13 +48,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def course_lab(root: Path) -> Iterator[str]:
-    """``course lab`` (what ``make lab`` runs) serving ``root`` on a free loopback port with
-    :data:`LAB_TOKEN`; yields the server's base URL and stops it afterwards."""
+def course_lab(root: Path, lang: str = "en") -> Iterator[str]:
+    """``course lab --lang LANG`` (what ``make lab [LANG=zh]`` runs) serving ``root`` on a
+    free loopback port with :data:`LAB_TOKEN`; yields the server's base URL and stops it
+    afterwards."""
     port = _free_port()
     env = {**os.environ, "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
            "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}
-    command = [sys.executable, "-m", "course_tools", "lab", "--root", str(root),
+    command = [sys.executable, "-m", "course_tools", "lab", "--lang", lang, "--root", str(root),
                "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                f"--IdentityProvider.token={LAB_TOKEN}", "--ServerApp.port_retries=0"]
     if hasattr(os, "getuid") and os.getuid() == 0:

@@ -41,7 +41,8 @@ def round_trip(value: object) -> object:
 @pytest.mark.parametrize("value", [
     None, True, 0, -3, 2 ** 70, -(2 ** 63), 1.5, float("inf"), "text ✓", (1, "a", None),
     [1, [2, [3]]], {"a": 1, 2: (3.0, "b")}, np.arange(6).reshape(2, 3),
-    np.array([1 + 2j]), np.float32(2.5), np.array([True, False]),
+    np.array([1 + 2j]), np.float32(2.5), np.array([True, False]), b"", b"\x00\xff ab",
+    ((b"l", b"o"), [[b"lo", b"w"], [b" ", b"lo"]]),
 ], ids=repr)
 def test_plain_values_round_trip(value: object) -> None:
     back = round_trip(value)
@@ -82,7 +83,7 @@ def test_deep_nesting_is_refused_when_encoding() -> None:
 
 @pytest.mark.parametrize("tree", [
     {"py": [1, 2]}, {"array": 7}, {"nothing": 1}, [], {"dict": [[{"list": []}, {"py": 1}]]},
-    {"tensor": 0, "dtype": "os.system"},
+    {"tensor": 0, "dtype": "os.system"}, {"bytes": "not hex"}, {"bytes": [1]},
 ])
 def test_a_malformed_reply_is_the_kernels_crash_not_the_graders(tree: object) -> None:
     arrays = {"a0": np.zeros(2)}

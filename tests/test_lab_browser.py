@@ -10,9 +10,11 @@ fixture in conftest.py), never in CI.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from page_helpers import LAB_TOKEN as TOKEN
 from page_helpers import course_lab
@@ -28,9 +30,15 @@ ALL_RUN = """() => {
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fresh course folder ``course lab`` serves (its copies go to ``learner/``)."""
+    return tmp_path_factory.mktemp("course")
+
+
+@pytest.fixture(scope="module")
+def lab(lab_root: Path) -> Iterator[str]:
     """``course lab`` on a fresh course folder; yields the server's base URL."""
-    root = tmp_path_factory.mktemp("course")
+    root = lab_root
     shutil.copy(REPO / "GLOSSARY.md", root / "GLOSSARY.md")  # served next to learner/
     with course_lab(root) as url:
         yield url
@@ -38,6 +46,60 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _code_cells(page):
     return page.locator(".jp-Notebook .jp-CodeCell")
+
+
+def _open(page, lab: str, name: str, marker: str) -> None:
+    """Open ``learner/<name>`` in JupyterLab, alone (``reset``: the workspace does not reopen
+    earlier tests' notebooks), and wait until its cells are shown (the cell holding
+    ``marker``) and its kernel is idle."""
+    page.goto(f"{lab}/lab/tree/{learner.LEARNER_DIR}/{name}?reset&token={TOKEN}")
+    page.wait_for_function("(m) => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]"
+                           ".some(c => c.textContent.includes(m))", arg=marker, timeout=180_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=180_000)
+
+
+def _run_cell(page, index: int, done: str) -> None:
+    """Run code cell ``index`` (as a learner does: click, Ctrl+Enter) until its output
+    shows ``done``; a key press that reached a kernel still starting is repeated."""
+    cell = _code_cells(page).nth(index)
+    for _ in range(3):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Control+Enter")
+        try:
+            page.wait_for_function(
+                "([i, text]) => document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]"
+                ".textContent.includes(text)", arg=[index, done], timeout=120_000)
+            return
+        except Exception:
+            if "[*]" in cell.locator(".jp-InputPrompt").text_content():
+                page.wait_for_function(
+                    "([i, text]) => document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]"
+                    ".textContent.includes(text)", arg=[index, done], timeout=240_000)
+                return
+    page.screenshot(path=str(SHOTS / "learner_setup_not_run.png"))
+    raise AssertionError(f"cell {index} never showed {done!r}: {cell.text_content()[-500:]}")
+
+
+def _answer_and_check(page, answer: int, test: int, code: str, expected: str) -> str:
+    """Replace the answer cell's code (pasted, as a learner pastes it: no auto-indent), run it
+    and its test cell, wait for ``expected`` in the test cell's output; return that output."""
+    cells = _code_cells(page)
+    cells.nth(answer).locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")  # runs the answer, selects the test cell
+    page.keyboard.press("Shift+Enter")  # runs the test cell
+    try:
+        page.wait_for_function(
+            "([i, text]) => document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]"
+            ".querySelector('.jp-OutputArea').textContent.includes(text)",
+            arg=[test, expected], timeout=180_000)
+    except Exception:
+        page.screenshot(path=str(SHOTS / "learner_check_not_shown.png"))
+    shown = cells.nth(test).locator(".jp-OutputArea").text_content()
+    assert expected in shown, shown
+    return shown
 
 
 def _index_of(page, text: str) -> int:
@@ -74,7 +136,7 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     for secret in ("keepdims=True)\n    exps = np.exp(shifted)", "BEGIN SOLUTION",
                    "HIDDEN TESTS", "Welcome everyone"):
         assert secret not in text
-    answer, test = _index_of(page, "def stable_softmax"), _index_of(page, "overflowing_scores")
+    answer, test = _index_of(page, "def stable_softmax"), _index_of(page, "checks.exercise(")
     assert 0 <= answer < test
     _code_cells(page).nth(test).locator(".cm-content").click()
     page.keyboard.type("zzz")
@@ -125,3 +187,128 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     links.first.click()
     page.wait_for_selector(".lm-TabBar-tab:has-text('GLOSSARY.md')", timeout=90_000)
     assert not page.blocked_requests, f"JupyterLab tried to reach: {page.blocked_requests}"
+
+
+# One wrong and one right answer for every exercise of lessons 00 and 03, typed into
+# JupyterLab: (exercise id, wrong answer, words its message shows, right answer).
+SOFTMAX_RIGHT = """def stable_softmax(x):
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+"""
+ANSWERS = {
+    "00_welcome.ipynb": [
+        ("l00_softmax", """def stable_softmax(x):
+    e = np.exp(x - x.min(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""", "It looks like you subtracted the row minimum", SOFTMAX_RIGHT, "stable_softmax"),
+    ],
+    "03_attention_basics.ipynb": [
+        ("l03_masked_softmax", """def masked_softmax(scores, mask):
+    s = np.where(mask, scores, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+         "allows no key, so every weight there should be 0; with -inf filled in",
+         """def masked_softmax(scores, mask):
+    s = np.where(mask, scores, -np.inf)
+    m = s.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.where(mask, np.exp(s - m), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+""", "masked_softmax"),
+        ("l03_sdpa", """def sdpa(q, k, v, mask=None):
+    scores = q @ k.T / np.sqrt(q.shape[-1])
+    weights = numpy_ref.masked_softmax(scores, mask)
+    return weights @ v, weights
+""",
+         "It looks like you used k.T: on a batched array .T reverses every axis",
+         """def sdpa(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    weights = numpy_ref.masked_softmax(scores, mask)
+    return weights @ v, weights
+""", "sdpa"),
+        ("l03_additive", """def additive_scores(q, k, Wq, Wk, v):
+    return np.tanh(q @ Wq.T + k @ Wk.T) @ v
+""",
+         "It looks like you added the projected queries (T, h) and keys (S, h) directly",
+         """def additive_scores(q, k, Wq, Wk, v):
+    features = np.tanh((q @ Wq.T)[:, None, :] + (k @ Wk.T)[None, :, :])
+    return features @ v
+""", "additive_scores"),
+        ("l03_bug_hunt", """def fixed_attention(Q, K, V):
+    scores = Q @ K.T / np.sqrt(Q.shape[0])
+    return numpy_ref.softmax(scores, axis=-1) @ V
+""", "It looks like you divided by sqrt(Q.shape[0])", """def fixed_attention(Q, K, V):
+    scores = Q @ K.T / np.sqrt(K.shape[-1])
+    return numpy_ref.softmax(scores, axis=-1) @ V
+""", "fixed_attention"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lesson", sorted(ANSWERS))
+def test_wrong_and_right_answers_get_their_messages_in_jupyterlab(lab: str, offline_page,
+                                                                  lesson: str) -> None:
+    page = offline_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _open(page, lab, lesson, "checks.exercise(")
+    _run_cell(page, _index_of(page, "setup_notebook("), "course set up")
+    for exercise, wrong, words, right, name in ANSWERS[lesson]:
+        test = _index_of(page, f'checks.exercise("{exercise}"')
+        answer = test - 1
+        assert f"def {name}(" in _code_cells(page).nth(answer).text_content()
+        shown = _answer_and_check(page, answer, test, wrong, words)
+        first = _code_cells(page).nth(test).locator(".jp-OutputArea-output").first
+        assert first.text_content().startswith("✗ It looks like you"), shown  # the diagnosis
+        assert "Traceback" not in first.text_content()  # folded below, one click away
+        _code_cells(page).nth(test).scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"learner_{exercise}_wrong.png"))
+        _answer_and_check(page, answer, test, right, f"✓ {name}: passed")
+    assert not page.blocked_requests, f"JupyterLab tried to reach: {page.blocked_requests}"
+
+
+def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(
+        lab: str, lab_root: Path, offline_page, tmp_path: Path) -> None:
+    """JupyterLab opens a learner copy (its kernel reports its language_info): the copy is not
+    marked changed, and saving it (as autosave would) writes the same bytes. The course then
+    updates that lesson: the copy is refreshed, not kept as "edited"."""
+    page = offline_page
+    name = "01_ai_history.ipynb"
+    path = lab_root / learner.LEARNER_DIR / name
+    written = path.read_bytes()
+    _open(page, lab, name, "def perceptron_update")
+    page.wait_for_timeout(5_000)  # the kernel's info reply has arrived and been applied
+    dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+    assert dirty == 0, "opening a copy marked it changed: it is not written as Lab saves it"
+    before = path.stat().st_mtime_ns
+    for _ in range(3):  # a key press while Lab is still busy connecting the kernel is lost
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")  # what autosave does, now
+        deadline = time.monotonic() + 30
+        while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if path.stat().st_mtime_ns != before:
+            break
+    if path.stat().st_mtime_ns == before:
+        page.screenshot(path=str(SHOTS / "learner_copy_not_saved.png"))
+    assert path.stat().st_mtime_ns != before, "JupyterLab did not save the copy"
+    assert path.read_bytes() == written, "JupyterLab saved the copy differently from how the " \
+        "course wrote it"
+
+    # the course updates lesson 01: the copy, untouched, is refreshed
+    source = tmp_path / "notebooks"
+    shutil.copytree(REPO / "notebooks", source)
+    updated = notebooks.read(source / name)
+    updated.cells[0].source += "\n\n(updated by the course)"
+    nbformat.write(updated, str(source / name))
+    report = learner.update_copies(source, lab_root / learner.LEARNER_DIR,
+                                   refresh=lambda names: True)
+    assert report.refreshed == [name] and not report.kept_edited, report
+    page.click(".lm-MenuBar-itemLabel:text-is('File')")
+    page.click(".lm-Menu-itemLabel:has-text('Reload Notebook from Disk')")
+    page.wait_for_function("() => document.querySelector('.jp-Notebook').textContent"
+                           ".includes('(updated by the course)')", timeout=60_000)

@@ -100,6 +100,17 @@ def test_relative_links_resolve(path: Path) -> None:
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("path", LESSONS[:-1], ids=lambda p: p.name)
+def test_each_lesson_ends_with_a_link_to_the_next(path: Path) -> None:
+    """The last (non-notes) markdown cell says "Next:" with a link a reader can click."""
+    following = LESSONS[LESSONS.index(path) + 1].name
+    nb = notebooks.read(path)
+    last = [c for c in nb.cells if c.cell_type == "markdown"
+            and c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"][-1]
+    assert "Next:" in last.source and f"]({following})" in last.source, \
+        f"{path.name}: end with 'Next: [..](<{following}>)'"
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_imports_course_lib_instead_of_copying(path: Path, library_names: set[str]) -> None:
     nb = notebooks.read(path)

@@ -129,16 +129,23 @@ def test_widget_keeps_its_static_picture() -> None:
     assert [sorted(o.data) for o in kept] == [["image/png", "text/plain"]]
 
 
-def test_other_language_needs_its_translations(monkeypatch) -> None:
+def test_other_language_is_its_translation_or_refused() -> None:
+    from course_tools import translations
+
     nb = notebooks.read(LESSONS[0])
     assert site.edition(nb, "en") is nb
     with pytest.raises(ValueError, match="lang: expected one of"):
         site.edition(nb, "fr")
-    import importlib.util
-
-    if importlib.util.find_spec("course_tools.translations") is None:
-        with pytest.raises(ValueError, match="no translations yet"):
-            site.edition(nb, "zh")
+    done = sorted(translations.COMPLETE["zh"])[0]
+    source = notebooks.read(ROOT / "notebooks" / f"{done}.ipynb")
+    zh = site.edition(source, "zh", done)
+    assert zh.metadata.course.language == "zh" and zh is not source
+    catalogue = translations.load(done, "zh")["cells"]
+    assert [c.source for c in zh.cells if c.cell_type == "markdown"] == \
+        [e.get("zh", "") if not e.get("shared") else e["en"] for e in catalogue.values()]
+    source.cells[[c.cell_type for c in source.cells].index("markdown")].source += " Changed."
+    with pytest.raises(translations.TranslationError, match="course translations --stale"):
+        site.edition(source, "zh", done)
 
 
 def test_course_site_command(monkeypatch, tmp_path: Path, capsys) -> None:
@@ -151,6 +158,27 @@ def test_course_site_command(monkeypatch, tmp_path: Path, capsys) -> None:
     assert "3 pages" in capsys.readouterr().out       # home, the lesson, the glossary
     assert cli.main(["site", "77", "--out", str(tmp_path)]) == 1
     assert "no lesson '77'" in capsys.readouterr().err
+
+
+def test_chinese_edition_has_the_translated_lessons_only(monkeypatch, tmp_path: Path,
+                                                         capsys) -> None:
+    _need_npm()
+    from course_tools import cli, translations
+
+    monkeypatch.chdir(ROOT)
+    done = sorted(translations.COMPLETE["zh"])[0]
+    unfinished = [p.stem for p in LESSONS if translations.problems(
+        notebooks.read(p), p.stem, "zh")]
+    names = [stem[:2] for stem in [done] + unfinished[:1]]   # lesson numbers
+    assert cli.main(["site", *names, "--lang", "zh", "--no-outputs", "--out",
+                     str(tmp_path)]) == 0
+    page = (tmp_path / "zh" / f"{done}.html").read_text(encoding="utf-8")
+    title = next(e["zh"] for e in translations.load(done, "zh")["cells"].values()
+                 if not e.get("shared"))
+    assert title.splitlines()[0].lstrip("# ") in page
+    if unfinished:
+        assert not (tmp_path / "zh" / f"{unfinished[0]}.html").exists()
+        assert f"{unfinished[0]} left out" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- built site

@@ -89,3 +89,14 @@ def test_history_records_the_thread_count_used():
         assert history.thread_choices == [(1, 1)]
     finally:
         torch.set_num_threads(before)
+
+
+def test_average_loss_is_the_running_average_the_bar_shows() -> None:
+    from course_lib.training.loop import TrainHistory
+
+    history = TrainHistory(losses=[1.0, 3.0, 1.0, 3.0])
+    expected = 1.0
+    for value in (3.0, 1.0, 3.0):
+        expected = 0.95 * expected + 0.05 * value
+    assert history.average_loss == pytest.approx(expected)
+    assert TrainHistory().average_loss != TrainHistory().average_loss  # NaN: no steps

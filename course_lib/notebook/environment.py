@@ -30,6 +30,8 @@ import time
 import numpy as np
 import torch
 
+from course_lib.notebook import language
+
 # The font's one owner is course_lib.notebook.fonts; these names stay importable from here.
 from course_lib.notebook.fonts import CJK_FONTS, packaged_cjk_font
 
@@ -271,6 +273,7 @@ def setup_notebook(seed: int = 0, num_threads: int | None = None) -> torch.Gener
         font = fonts.use_cjk_font(plt)
     except ImportError:
         pass
+    language.use_notebook_language()   # feedback in the notebook's language (en, zh)
     _load_feedback()
     # Safe to run again: every setting is set, not appended. Say what the cell provides.
     print(f"course set up: seed {seed}, {threads} torch thread(s)"

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from course_lib.notebook import language
+from course_lib.notebook.messages import say
+
 __all__ = ["SETUP_NAMES", "explain_name_error", "load_ipython_extension"]
 
 # Names a lesson's setup cell provides: the course library's modules and the usual aliases.
@@ -33,13 +36,10 @@ def _is_setup_name(name: str) -> bool:
 def explain_name_error(name: str, cell: str) -> str:
     """What to do about ``name`` being undefined while running ``cell`` (its source)."""
     if _is_setup_name(name):
-        return (f"`{name}` is not defined: run the lesson's setup cell first (the first code "
-                "cell; it imports course_lib and calls setup_notebook), then this cell again.")
+        return say("name.run_setup", name=name)
     if "checks." in cell or "check_" in cell:
-        return (f"`{name}` is not defined: run the answer cell above first (the cell that "
-                f"defines `{name}`), then this test cell again.")
-    return (f"`{name}` is not defined yet: run the cells above this one first "
-            "(Run → Run All Above Selected Cell), then this cell again.")
+        return say("name.run_answer", name=name)
+    return say("name.run_above", name=name)
 
 
 def _remember_cell(info: Any) -> None:
@@ -51,7 +51,7 @@ def _show_name_error(shell: Any, etype: type, value: BaseException, tb: Any,
     # IPython leaves the showing to a custom handler (it discards what the handler returns).
     name = getattr(value, "name", None)
     if name:
-        stb = [f"\x1b[1;31m✗ NameError: name '{name}' is not defined\x1b[0m",
+        stb = [f"\x1b[1;31m{say('name.not_defined', name=name)}\x1b[0m",
                explain_name_error(name, _state["cell"])]
     else:
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
@@ -59,7 +59,9 @@ def _show_name_error(shell: Any, etype: type, value: BaseException, tb: Any,
 
 
 def load_ipython_extension(shell: Any) -> None:
-    """Register the explanations with IPython (``%load_ext course_lib.notebook.feedback``)."""
+    """Register the explanations with IPython (``%load_ext course_lib.notebook.feedback``),
+    in the notebook's language (:mod:`course_lib.notebook.language`)."""
+    language.use_notebook_language()
     if _remember_cell not in shell.events.callbacks["pre_run_cell"]:
         shell.events.register("pre_run_cell", _remember_cell)
     shell.set_custom_exc((NameError,), _show_name_error)

@@ -45,6 +45,15 @@ class TrainHistory:
     thread_choices: list[tuple[int, int]] = field(default_factory=list)
 
     @property
+    def average_loss(self) -> float:
+        """The running average of the loss at the last step, as the progress bar shows it
+        ("avg loss": each step weighs 5%, the older ones decay by 0.95 per step)."""
+        average = None
+        for value in self.losses:
+            average = value if average is None else 0.95 * average + 0.05 * value
+        return float("nan") if average is None else average
+
+    @property
     def final_eval(self) -> dict[str, float]:
         """The last evaluation's metrics (empty if none ran)."""
         return self.evals[-1] if self.evals else {}
@@ -139,7 +148,7 @@ def train(
         history.steps.append(step)
         history.losses.append(value)
         history.learning_rates.append(optimizer.param_groups[0]["lr"])
-        postfix = {"loss": f"{smoothed:.4f}"}
+        postfix = {"avg loss": f"{smoothed:.4f}"}  # TrainHistory.average_loss
         due = eval_fn is not None and (step == steps or (eval_every and step % eval_every == 0))
         if due:
             metrics = evaluate(model, eval_fn)

@@ -12,14 +12,16 @@ submission's code: it reads its cells as text and its results as data.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from course_lib.notebook import checks
+from course_lib.notebook import checks, messages
 from course_tools import cells, notebooks
 from course_tools.grading import answers as answer_checks
 from course_tools.grading.kernel_client import KernelStopped, Limits
@@ -53,8 +55,9 @@ def grade(lesson: Lesson, submission: nbformat.NotebookNode, student: str, limit
                                            lesson.error) for e in lesson.exercises]
         return result
     cpu = time.process_time()
-    result.cpu_seconds = _grade(lesson, submission, limits, result, start, sandbox, log_dir,
-                                hidden)
+    with _feedback_language(submission):
+        result.cpu_seconds = _grade(lesson, submission, limits, result, start, sandbox,
+                                    log_dir, hidden)
     result.cpu_seconds += time.process_time() - cpu
     result.seconds = time.monotonic() - start
     for exercise in result.exercises:
@@ -62,6 +65,22 @@ def grade(lesson: Lesson, submission: nbformat.NotebookNode, student: str, limit
         exercise.feedback = [_scrub(line) for line in exercise.feedback]
     result.problems = [(status, _scrub(message)) for status, message in result.problems]
     return result
+
+
+@contextlib.contextmanager
+def _feedback_language(submission: nbformat.NotebookNode) -> Iterator[None]:
+    """The checks' messages in the submission's language: a Chinese copy or release carries
+    ``metadata.course.language = "zh"`` (only "en" and "zh" are taken from the file); the
+    grader's own sentences (statuses) stay English."""
+    course = submission.get("metadata", {}).get("course")
+    lang = course.get("language") if isinstance(course, dict) else None
+    before = messages.language()
+    if lang in ("en", "zh"):
+        messages.set_language(lang)
+    try:
+        yield
+    finally:
+        messages.set_language(before)
 
 
 def _scrub(text: str) -> str:

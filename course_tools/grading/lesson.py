@@ -37,6 +37,10 @@ COURSE_LIB = str(Path(course_lib.__file__).resolve().parent)
 _ORIGINAL_CHECK_FUNCTION = checks.check_function
 # The checker is not a reference: tracing looks through it, wherever the module lives.
 CHECKS_FILE = str(Path(inspect.getfile(_ORIGINAL_CHECK_FUNCTION)).resolve())
+# Nor are the exercise catalogues (course_lib/exercises/), which hold the references and
+# input cases a one-line test cell (`checks.exercise("l03_sdpa", sdpa)`) checks with: the
+# frontier is the course_lib code their references call.
+CATALOGUES = str(Path(COURSE_LIB) / "exercises") + "/"
 
 
 # ---------------------------------------------------------------- the checks, graded
@@ -76,7 +80,8 @@ def install_seed(seed: int) -> None:
 class _Frontier:
     """Records which course_lib functions a call reaches first (its "frontier"): calls made
     by notebook code, NumPy or torch into course_lib, not course_lib's calls to itself.
-    ``course_lib``'s checks module is the checker, not a reference, so it is looked through."""
+    ``course_lib``'s checks module is the checker and ``course_lib.exercises`` its
+    catalogues, not references, so both are looked through."""
 
     def __init__(self) -> None:
         self.reference: set[tuple[str, str]] = set()
@@ -107,7 +112,8 @@ class _Frontier:
 
 
 def _owned(filename: str) -> bool:
-    return filename.startswith(COURSE_LIB) and filename != CHECKS_FILE
+    return filename.startswith(COURSE_LIB) and filename != CHECKS_FILE and \
+        not filename.startswith(CATALOGUES)
 
 
 # ---------------------------------------------------------------- the lesson

@@ -5,12 +5,12 @@ The grader and a student's kernel exchange length-prefixed frames over two pipes
 - **requests** (grader -> kernel) are pickled: they come from the trusted side, and carry
   the inputs the checks chose for a learner's function;
 - **replies** (kernel -> grader) are never pickled: :func:`encode` writes an ``.npz`` that
-  holds a JSON document and plain numeric arrays, :func:`decode` loads it with
-  ``allow_pickle=False`` and :func:`rebuild` turns it back into values, so nothing a
-  submission returns can run code in the grader. Objects that are not data (functions,
-  modules, a model) travel as numbered handles: the grader gets a :class:`RemoteObject`
-  whose calls and attributes are forwarded to the kernel, as :class:`RemoteFunction`
-  forwards calls of a name the answer defines.
+  holds a JSON document (numbers, strings, bytes as hex) and plain numeric arrays,
+  :func:`decode` loads it with ``allow_pickle=False`` and :func:`rebuild` turns it back into
+  values, so nothing a submission returns can run code in the grader. Objects that are not
+  data (functions, modules, a model) travel as numbered handles: the grader gets a
+  :class:`RemoteObject` whose calls and attributes are forwarded to the kernel, as
+  :class:`RemoteFunction` forwards calls of a name the answer defines.
 
 This module is imported by the kernel inside its sandbox: standard library and NumPy only at
 import time (torch when a tensor is encoded or rebuilt).
@@ -109,6 +109,8 @@ def _to_tree(value: Any, arrays: list, handles: dict[int, Any], depth: int) -> A
         if type(value) is int and abs(value) >= 2 ** 62:
             return {"bigint": str(value)}
         return {"py": value}
+    if type(value) is bytes:  # BPE tokens: data, not a handle (hex keeps the JSON text)
+        return {"bytes": value.hex()}
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
         tensor = torch.Tensor.detach(value).cpu()
@@ -172,6 +174,8 @@ def rebuild(tree: Any, arrays: dict[str, Any], channel: Channel | None = None) -
             return value
         if "bigint" in node:
             return int(str(node["bigint"]))
+        if "bytes" in node:
+            return bytes.fromhex(str(node["bytes"]))
         for key in ("array", "scalar", "tensor"):
             if key in node:
                 array = arrays[f"a{int(node[key])}"]
