@@ -181,6 +181,22 @@ def test_executed_copy_is_current_while_the_code_is_unchanged() -> None:
     assert not slides.is_current(source, executed)
 
 
+def test_card_of_a_catalogued_exercise_says_what_the_catalogue_checks() -> None:
+    """``checks.exercise("id", ...)`` cells: the card names the answer's functions, their
+    references and the catalogue's mistakes (in the deck's language), not the cell's code."""
+    from course_lib import exercises
+
+    test = _cell("checks.exercise('l05_split_heads', my_split_heads, my_merge_heads)",
+                 code=True, **_grading("l05_split_heads_test", answer=False))
+    card = slides.check_card(test)
+    assert "`my_split_heads`, `my_merge_heads`" in card and "`split_heads`" in card
+    mistakes = [m.text for c in exercises.get("l05_split_heads").checks for m in c.mistakes]
+    assert mistakes[0] in card and "checks.exercise" not in card
+    assert "直接 reshape" in slides.check_card(test, "zh")   # the catalogue's translation
+    test.source = "checks.exercise('l99_nothing', f)"
+    assert "`f`" in slides.check_card(test)
+
+
 def test_markdown_and_code_are_cut_where_a_reader_would() -> None:
     text = "## Title\n\nA paragraph.\n\n- item\n\n  continued item\n\n$$\na\n\nb\n$$\n\nEnd."
     assert deck_layout.markdown_pieces(text) == [
@@ -351,8 +367,12 @@ def decks(browser, executed_lesson, tmp_path_factory) -> _Decks:
     return _Decks(browser, executed_lesson, tmp_path_factory.mktemp("example"))
 
 
-def test_course_slides_command(monkeypatch, tmp_path: Path, capsys) -> None:
+def test_course_slides_command(browser, monkeypatch, tmp_path: Path, capsys) -> None:
+    """`course slides` works where Playwright's sync API cannot start in the caller's thread:
+    here the session's browser is open in it (as in a notebook's kernel, an asyncio loop
+    runs), so the command builds in a thread of its own."""
     _need_npm()
+    assert deck_browser.loop_running()
     from course_tools import cli
 
     monkeypatch.chdir(ROOT)
