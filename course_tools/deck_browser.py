@@ -11,12 +11,14 @@ break, cheaply: each slide and its top-level blocks inside the window, plots ins
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["MEASURE_BLOCKS", "SLIDE_REPORT", "VIEW_REPORT", "browser_session",
-           "measure_blocks", "open_deck", "print_pdf", "slide_report", "view_report"]
+           "loop_running", "measure_blocks", "open_deck", "print_pdf", "slide_report",
+           "view_report"]
 
 # Shows a slide and waits for the fonts its text asks for (the CJK font comes in subsets,
 # loaded when a character first needs one): measured before, text has fallback metrics.
@@ -140,6 +142,17 @@ VIEW_REPORT = """async (only) => {
   Reveal.slide(0, 0);
   return report;
 }"""
+
+
+def loop_running() -> bool:
+    """Whether an asyncio loop runs in this thread, where Playwright's sync API refuses to
+    start: a Jupyter kernel, or another ``sync_playwright()`` still open in this thread (a
+    test session's browser). :func:`browser_session` must then be entered in another thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

@@ -18,6 +18,8 @@ folder works from a USB stick in a room without network.
 
 from __future__ import annotations
 
+import ast
+import concurrent.futures
 import contextlib
 import copy
 import functools
@@ -134,8 +136,10 @@ def _sections(nb: nbformat.NotebookNode) -> list[tuple[str, list[nbformat.Notebo
 def _needs_notes(heading: str) -> bool:
     # Exercises run themselves and the summary is read out: every other main slide is
     # something the instructor explains, and the notes say how.
+    # A Chinese deck's headings are translated: 练习 (exercise), 小结 (summary), 自我检测.
     lowered = heading.lower()
-    return not any(word in lowered for word in ("exercise", "summary", "check yourself"))
+    return not any(word in lowered for word in ("exercise", "summary", "check yourself",
+                                                "练习", "小结", "自我检测"))
 
 
 def talk_problems(nb: nbformat.NotebookNode) -> list[str]:
@@ -423,10 +427,9 @@ def _card_cell(test: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
 def check_card(test: nbformat.NotebookNode, lang: str = "en") -> str:
     """What an exercise's locked test cell checks, in words, for its slide: the function it
     runs, the reference it compares with, and the mistakes it names (the keys of a
-    ``mistakes=`` dictionary); not the test code, whose mistaken variants would give the
+    ``mistakes=`` dictionary, or for ``checks.exercise("id", ...)`` the exercise's entry in
+    :mod:`course_lib.exercises`); not the test code, whose mistaken variants would give the
     answer away on a projector."""
-    import ast
-
     text = DECK_TEXT[lang]
     fn, ref, mistakes = "…", "", []
     try:
@@ -439,10 +442,15 @@ def check_card(test: nbformat.NotebookNode, lang: str = "en") -> str:
     if calls:
         call = calls[0]
         names = [a for a in call.args if isinstance(a, ast.Name | ast.Attribute)]
-        if names:
-            fn = ast.unparse(names[0])
-        if len(names) > 1:
-            ref = f" `{ast.unparse(names[1])}`"
+        first = call.args[0] if call.args else None
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            # checks.exercise("l05_x", answer, ...): the catalogue holds what it checks
+            fn, ref, mistakes = _catalogue_card(first.value, lang, names)
+        else:
+            if names:
+                fn = ast.unparse(names[0])
+            if len(names) > 1:
+                ref = f" `{ast.unparse(names[1])}`"
         for keyword in call.keywords:
             if keyword.arg == "mistakes" and isinstance(keyword.value, ast.Dict):
                 mistakes = [k.value for k in keyword.value.keys
@@ -458,6 +466,30 @@ def check_card(test: nbformat.NotebookNode, lang: str = "en") -> str:
         if len(mistakes) > 4:
             lines.append(f"- {text['check_more'].format(len(mistakes) - 4)}")
     return "\n".join(lines)
+
+
+def _catalogue_card(exercise_id: str, lang: str, names: list) -> tuple[str, str, list[str]]:
+    """The functions, references and mistakes' texts (in ``lang`` where translated) of an
+    exercise in the course's catalogue (:mod:`course_lib.exercises`), for its card."""
+    from course_lib import exercises
+    from course_lib.notebook import messages
+
+    try:
+        checks = exercises.get(exercise_id).checks
+    except (ImportError, KeyError, AttributeError):
+        return (ast.unparse(names[0]) if names else "…"), "", []
+    translated = messages.catalogue(lang)
+    fn = "`, `".join(check.name for check in checks)
+    references = [getattr(check.reference, "__qualname__", "") for check in checks]
+    # a private helper's name (``_bytes_reference``) tells the room nothing: left out
+    ref = " " + ", ".join(f"`{r}`" for r in references) if all(
+        r and "<" not in r and not r.startswith("_") for r in references) else ""
+    texts = []
+    for mistake in (m for check in checks for m in check.mistakes):
+        english, other = translated.get(mistake.key, ("", ""))
+        text = other if english == mistake.text else mistake.text
+        texts.append(re.sub(r"\{\w+\}", "…", text))
+    return fn, ref, texts
 
 
 def _slide_outputs(outputs: list, lang: str = "en") -> list:
@@ -850,6 +882,13 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     """
     if lang not in DECK_TEXT:
         raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
+    if browser is None and measure and deck_browser.loop_running():
+        # Playwright's sync API cannot start in this thread (a notebook's kernel, or a
+        # browser of the caller's already open here): the whole build runs in a fresh one.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(build, paths, out, executed_dir, timeout=timeout, cache=cache,
+                               glossary=glossary, pdf=pdf, lang=lang, measure=measure,
+                               reports=reports, log=log).result()
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")
     if glossary.is_file():

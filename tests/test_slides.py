@@ -7,12 +7,15 @@ small notebook executed here, whose deck carries what lessons carry (a plot, pri
 trimmed results, math in outputs, Chinese in notes). Each deck is measured once at its
 design size by the build; the tests then look at it at 1024x768 and 1920x1080 (see
 slides/README.md). Screenshots of each deck's title, math, plot and code slides go to
-build/slides-test/screenshots/.
+build/slides-test/screenshots/. The Chinese decks (`course slides --lang zh`) are built from
+the same executed copies into build/slides-test/zh/ and measured the same way; two of them
+(03, 10) are also opened in the browser (screenshots in build/slides-test/zh/screenshots/).
 
 To run the same browser checks on the decks of `make slides`, with screenshots in
 build/slides/screenshots/:
     COURSE_SLIDES_DIR=build/slides python -m pytest tests/test_slides.py -m lessons \
-        -k "browser or notes or plot"
+        -k "browser or notes or plot or fits"
+(the Chinese decks are then those of `course slides --lang zh`, in build/slides/zh/).
 """
 
 from __future__ import annotations
@@ -40,6 +43,24 @@ OUT = Path(CHECKED).resolve() if CHECKED else ROOT / "build" / "slides-test"
 EXAMPLE = "98_outputs.ipynb"                               # the executed example deck
 DECKS = [p.with_suffix(".html").name for p in LESSONS] + ([] if CHECKED else
                                                           [Path(EXAMPLE).with_suffix(".html").name])
+# The Chinese decks (`course slides --lang zh`, in OUT/zh): every lesson's deck measured at
+# its design size; two of them (a short one and the longest) also opened in the browser.
+ZH_DECKS = [p.with_suffix(".html").name for p in LESSONS]
+ZH_IN_BROWSER = [name for name in ZH_DECKS if name[:2] in {"03", "10"}]
+
+
+def _editions(zh: list[str]) -> list:
+    """``(lang, name)`` parameters: the English decks (ids as before), then ``zh``'s."""
+    return [pytest.param("en", name, id=name) for name in DECKS] + \
+        [pytest.param("zh", name, id=f"zh-{name}") for name in zh]
+
+
+EDITIONS = _editions(ZH_DECKS)
+
+
+def _folder(lang: str) -> Path:
+    """Where a language's decks are built (as `course slides --lang`: build/slides/zh)."""
+    return OUT if lang == "en" else OUT / lang
 
 
 def _cell(source: str, kind: str = "-", code: bool = False, **metadata) -> nbformat.NotebookNode:
@@ -67,6 +88,12 @@ def test_talk_problems_name_what_is_wrong() -> None:
     nb.cells.insert(3, _cell("explain the topic", "notes"))
     assert slides.talk_problems(nb) == [problems[0]]   # exercises need no notes
     assert slides.slide_count(nb) == 3
+    zh = new_notebook(cells=[_cell("# 标题", "slide"), _cell("说一句", "notes"),
+                             _cell("## 注意力", "slide"), _cell("## 练习 1 · 找错", "slide"),
+                             _cell("## 小结", "slide"), _cell("### 自我检测", "slide")])
+    assert [p for p in slides.talk_problems(zh) if "speaker notes" in p] == [
+        "main slide '注意力' has no speaker notes (a markdown cell of slide_type 'notes' "
+        "after it)"]                                        # a Chinese deck's exercises too
 
 
 # ---------------------------------------------------------------------------- transform
@@ -152,6 +179,22 @@ def test_executed_copy_is_current_while_the_code_is_unchanged() -> None:
     assert slides.is_current(source, executed)
     source.cells[6].source = "def f(x):\n    return 3 * x"    # the answer cell
     assert not slides.is_current(source, executed)
+
+
+def test_card_of_a_catalogued_exercise_says_what_the_catalogue_checks() -> None:
+    """``checks.exercise("id", ...)`` cells: the card names the answer's functions, their
+    references and the catalogue's mistakes (in the deck's language), not the cell's code."""
+    from course_lib import exercises
+
+    test = _cell("checks.exercise('l05_split_heads', my_split_heads, my_merge_heads)",
+                 code=True, **_grading("l05_split_heads_test", answer=False))
+    card = slides.check_card(test)
+    assert "`my_split_heads`, `my_merge_heads`" in card and "`split_heads`" in card
+    mistakes = [m.text for c in exercises.get("l05_split_heads").checks for m in c.mistakes]
+    assert mistakes[0] in card and "checks.exercise" not in card
+    assert "直接 reshape" in slides.check_card(test, "zh")   # the catalogue's translation
+    test.source = "checks.exercise('l99_nothing', f)"
+    assert "`f`" in slides.check_card(test)
 
 
 def test_markdown_and_code_are_cut_where_a_reader_would() -> None:
@@ -270,26 +313,31 @@ def _example_notebook(folder: Path) -> Path:
 
 class _Decks:
     """Each deck built once per session (from executed lessons, with the session's browser
-    measuring and printing), on first use: ``decks(name)`` is ``(deck, problems, report)``,
-    the build's problems (a deck that overflows is kept with them) and its browser report
-    on every slide at the design size (:data:`deck_browser.SLIDE_REPORT`, measured once)."""
+    measuring and printing), on first use: ``decks(name, lang)`` is ``(deck, problems,
+    report)``, the build's problems (a deck that overflows is kept with them) and its browser
+    report on every slide at the design size (:data:`deck_browser.SLIDE_REPORT`, measured
+    once). A Chinese deck is built as `course slides --lang zh` builds it: the same executed
+    copy (its outputs), the lesson's prose from its translation; no handout."""
 
     def __init__(self, browser, executed_lesson, example_folder: Path) -> None:
         self.browser, self.executed_lesson = browser, executed_lesson
         self.example_folder = example_folder
-        self.built: dict[str, tuple[slides.Deck, list[str], list[dict]]] = {}
+        self.built: dict[tuple[str, str], tuple[slides.Deck, list[str], list[dict]]] = {}
 
-    def __call__(self, name: str) -> tuple[slides.Deck, list[str], list[dict]]:
-        if CHECKED and name not in self.built:
-            listing = json.loads((OUT / "decks.json").read_text())
-            page = deck_browser.open_deck(self.browser, OUT / name)
+    def __call__(self, name: str, lang: str = "en") -> tuple[slides.Deck, list[str], list[dict]]:
+        out, key = _folder(lang), (lang, name)
+        if CHECKED and key not in self.built:
+            if lang != "en" and not (out / "decks.json").is_file():
+                pytest.skip(f"no `course slides --lang {lang}` build in {out}")
+            listing = json.loads((out / "decks.json").read_text())
+            page = deck_browser.open_deck(self.browser, out / name)
             try:
                 report = deck_browser.slide_report(page)
             finally:
                 page.context.close()
             deck = {d["name"]: slides.Deck(**d) for d in listing}[name]
-            self.built[name] = (deck, slides._overflow_problems(report, name), report)
-        if name not in self.built:
+            self.built[key] = (deck, slides._overflow_problems(report, name), report)
+        if key not in self.built:
             if name == Path(EXAMPLE).with_suffix(".html").name:
                 path = _example_notebook(self.example_folder)
                 executed = self.example_folder / "executed"
@@ -299,16 +347,16 @@ class _Decks:
             problems: list[str] = []
             reports: dict[str, list[dict]] = {}
             try:
-                deck = slides.build([path], OUT, executed_dir=executed, cache=CACHE,
-                                    glossary=ROOT / "GLOSSARY.md", pdf=True,
-                                    browser=self.browser, reports=reports,
+                deck = slides.build([path], out, executed_dir=executed, cache=CACHE,
+                                    glossary=ROOT / "GLOSSARY.md", pdf=lang == "en",
+                                    lang=lang, browser=self.browser, reports=reports,
                                     log=lambda line: None)[0]
             except slides.DeckOverflow as error:
                 problems = str(error).splitlines()[1:]
-                listing = json.loads((OUT / "decks.json").read_text())
+                listing = json.loads((out / "decks.json").read_text())
                 deck = next(slides.Deck(**d) for d in listing if d["name"] == name)
-            self.built[name] = (deck, problems, reports[name])
-        return self.built[name]
+            self.built[key] = (deck, problems, reports[name])
+        return self.built[key]
 
 
 @pytest.fixture(scope="session")
@@ -319,8 +367,12 @@ def decks(browser, executed_lesson, tmp_path_factory) -> _Decks:
     return _Decks(browser, executed_lesson, tmp_path_factory.mktemp("example"))
 
 
-def test_course_slides_command(monkeypatch, tmp_path: Path, capsys) -> None:
+def test_course_slides_command(browser, monkeypatch, tmp_path: Path, capsys) -> None:
+    """`course slides` works where Playwright's sync API cannot start in the caller's thread:
+    here the session's browser is open in it (as in a notebook's kernel, an asyncio loop
+    runs), so the command builds in a thread of its own."""
     _need_npm()
+    assert deck_browser.loop_running()
     from course_tools import cli
 
     monkeypatch.chdir(ROOT)
@@ -526,25 +578,46 @@ def _sample(report: list[dict], crowded: int = 6) -> list[int]:
                    *(s["index"] for s in report if s["images"])})
 
 
-def _open_offline(browser, name: str, width: int, height: int, address: str = ""):
+def _open_offline(browser, name: str, width: int, height: int, address: str = "",
+                  lang: str = "en"):
     page = offline_page_of(browser, width, height)
     page.on("pageerror", lambda error, p=page: p.console_errors.append(str(error)))
-    page.goto((OUT / name).as_uri() + address)
+    page.goto((_folder(lang) / name).as_uri() + address)
     page.wait_for_function("() => window.Reveal && Reveal.isReady()")
     page.evaluate("() => document.fonts.ready.then(() => new Promise(requestAnimationFrame))")
     page.evaluate("() => Reveal.configure({transition: 'none'})")
     return page
 
 
-def _notes_have_chinese(name: str) -> bool:
-    text = (OUT / name).read_text(encoding="utf-8")
+def _notes_have_chinese(name: str, lang: str = "en") -> bool:
+    text = (_folder(lang) / name).read_text(encoding="utf-8")
     notes = re.findall(r'<aside class="notes">(.*?)</aside>', text, re.DOTALL)
     return any(slides._CJK.search(n) for n in notes)
 
 
+def _assert_fits(decks, lang: str, name: str) -> slides.Deck:
+    """The build's layout report at the design size (1280x720): no slide overflows, every
+    plot fully visible and loaded, numbers and addresses that agree."""
+    deck, problems, report = decks(name, lang)
+    where = name if lang == "en" else f"{lang}/{name}"
+    assert not problems, f"{where}: the build found slides that do not fit:\n" + \
+        "\n".join(problems)
+    bad = _report_problems(report, deck, "1280x720")
+    assert not bad, f"{where} at 1280x720:\n" + "\n".join(bad)
+    return deck
+
+
 @pytest.mark.lessons
-@pytest.mark.parametrize("name", DECKS)
-def test_deck_in_browser(decks, browser, name: str) -> None:
+@pytest.mark.parametrize("lang, name", EDITIONS)
+def test_deck_fits_its_slides(decks, lang: str, name: str) -> None:
+    """Every deck, English and Chinese (whose translated prose is often longer or shorter
+    than the English), fits its slides at the design size."""
+    _assert_fits(decks, lang, name)
+
+
+@pytest.mark.lessons
+@pytest.mark.parametrize("lang, name", _editions(ZH_IN_BROWSER))
+def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
     """The deck as an instructor uses it. Measured once at the design size (1280x720, which
     reveal.js scales to the window): every slide's content inside the slide, every plot
     fully visible and loaded, slide numbers and addresses that agree. At a projector's
@@ -552,19 +625,16 @@ def test_deck_in_browser(decks, browser, name: str) -> None:
     blocks and plots inside the window, numbers and addresses, no failed request or error;
     next (right arrow, space, Page Down) reaching every slide in order; math typeset, no
     solution or test code; Chinese drawn by the bundled font everywhere (slides, code,
-    outputs, notes, and the speaker view); a handout of one page per slide."""
-    deck, problems, report = decks(name)
-    assert not problems, f"{name}: the build found slides that do not fit:\n" + \
-        "\n".join(problems)
-    bad = _report_problems(report, deck, "1280x720")
-    assert not bad, f"{name} at 1280x720:\n" + "\n".join(bad)
+    outputs, notes, and the speaker view); a handout of one page per slide (English)."""
+    deck = _assert_fits(decks, lang, name)
+    report = decks(name, lang)[2]
     lesson = _lesson(name)
     cells = lesson.cells if lesson is not None else []
-    shots = OUT / "screenshots"
+    shots = _folder(lang) / "screenshots"
     shots.mkdir(exist_ok=True)
     # Opened at the last slide's address on a projector (1024x768): every slide scaled into
     # the window, and reached in order with the keys.
-    page = _open_offline(browser, name, 1024, 768, f"#/{deck.slides}")
+    page = _open_offline(browser, name, 1024, 768, f"#/{deck.slides}", lang)
     try:
         page.wait_for_function(f"() => Reveal.getSlidePastCount() + 1 === {deck.slides}",
                                timeout=5000)
@@ -592,8 +662,10 @@ def test_deck_in_browser(decks, browser, name: str) -> None:
         assert deck.notes == sum(bool(s["notes"]) for s in report)
         _screenshots(page, Path(name).stem, shots)
         # the speaker view is the same for every deck; its font comes from the deck's notes
-        if name in (DECKS[0], DECKS[-1]) or _notes_have_chinese(name):
-            _speaker_view(page, report)
+        if lang == "zh":      # its notes are Chinese: the speaker view must draw them
+            assert _notes_have_chinese(name, lang), f"{lang}/{name}: notes not translated"
+        if name in (DECKS[0], DECKS[-1]) or _notes_have_chinese(name, lang):
+            _speaker_view(page, report, chinese=lang == "zh")
         if page.evaluate(_CJK_PROBES, None):
             asked = page.evaluate(_LAY_OUT_ALL)
             wrong = _fallback_glyphs(page, "[data-cjk-ask]", limit=asked)
@@ -603,12 +675,13 @@ def test_deck_in_browser(decks, browser, name: str) -> None:
         assert page.failed_requests == [] and page.blocked_requests == []
     finally:
         page.context.close()
-    if not CHECKED:
+    if not CHECKED and lang == "en":
         assert deck.pdf and deck_browser.pdf_pages(OUT / deck.pdf) == deck.slides
 
 
-def _speaker_view(page, report: list[dict]) -> None:
-    """S opens the speaker view, which shows the first slide's notes in the bundled font."""
+def _speaker_view(page, report: list[dict], chinese: bool = False) -> None:
+    """S opens the speaker view, which shows the first slide's notes in the bundled font
+    (``chinese``: notes that hold Chinese, every character of it drawn by that font)."""
     page.evaluate("() => Reveal.slide(0, 0)")
     with page.expect_popup() as opened:
         page.keyboard.press("s")
@@ -623,7 +696,9 @@ def _speaker_view(page, report: list[dict]) -> None:
     speaker.evaluate("() => document.fonts.ready")
     assert speaker.evaluate("() => !!document.getElementById('course-cjk')"), \
         "the speaker view did not get the course's CJK font"
-    if speaker.evaluate(_CJK_PROBES, ".speaker-controls-notes"):
+    probes = speaker.evaluate(_CJK_PROBES, ".speaker-controls-notes")
+    assert probes or not chinese, "speaker view: the first slide's notes show no Chinese"
+    if probes:
         speaker.evaluate("() => document.fonts.load('20px \"Noto Sans SC Variable\"', '注意力')")
         speaker.evaluate("() => document.fonts.ready")
         speaker.wait_for_timeout(200)
@@ -661,23 +736,23 @@ def test_index_and_glossary_pages(decks, browser) -> None:
 
 
 @pytest.mark.lessons
-@pytest.mark.parametrize("name", DECKS)
-def test_every_content_slide_has_notes(decks, name: str) -> None:
+@pytest.mark.parametrize("lang, name", EDITIONS)
+def test_every_content_slide_has_notes(decks, lang: str, name: str) -> None:
     """Every slide other than an exercise, the summary or "check yourself" carries speaker
     notes: what to say, what to ask, the measured number to point at (a ``notes`` cell
     after the cells it speaks about, in the lesson)."""
     missing = [f"slide {s['index']} ({s['section'][:50]!r})"
-               for s in decks(name)[2] if not s["notes"] and s["kind"] == "content"]
+               for s in decks(name, lang)[2] if not s["notes"] and s["kind"] == "content"]
     assert not missing, f"{name}: content slides without speaker notes:\n" + "\n".join(missing)
 
 
 @pytest.mark.lessons
-@pytest.mark.parametrize("name", DECKS)
-def test_plot_text_is_readable(decks, name: str) -> None:
+@pytest.mark.parametrize("lang, name", EDITIONS)
+def test_plot_text_is_readable(decks, lang: str, name: str) -> None:
     """The smallest text of every plot (tick labels, axis labels, titles, legends; recorded
     by the course's plot style) is at least MIN_FONT_PX slide pixels as the plot is shown."""
     small = [f"slide {s['index']} ({s['section'][:40]!r}): {image['font_px']:.1f} px"
-             for s in decks(name)[2] for image in s["images"]
+             for s in decks(name, lang)[2] for image in s["images"]
              if image["font_px"] and image["font_px"] < deck_layout.MIN_FONT_PX - 0.5]
     assert not small, f"{name}: plot text smaller than {deck_layout.MIN_FONT_PX:.0f} px:\n" \
         + "\n".join(small)
