@@ -135,10 +135,22 @@ def _execute_in_background(path: Path, target: Path) -> Path | str:
     return target
 
 
+# Tests that drive a real JupyterLab: its kernel connection races a busy machine (a Run All
+# sent while the kernel connects is dropped), so they run after the background lessons.
+JUPYTERLAB_TESTS = ("test_lab_browser.py", "test_lab_chinese.py", "test_viewer_browser.py")
+
+
+def _run_order(item: pytest.Item) -> int:
+    if item.path.name in JUPYTERLAB_TESTS:
+        return 2
+    return 1 if item.get_closest_marker("lessons") is not None else 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need executed lessons run last, so the unit tests overlap the lessons
-    executing in the background (the order within each group is kept)."""
-    items.sort(key=lambda item: item.get_closest_marker("lessons") is not None)
+    """Unit tests first, while the lessons execute in the background; then the tests that
+    need executed lessons; then the JupyterLab tests, on a machine the lessons have left
+    (the order within each group is kept)."""
+    items.sort(key=_run_order)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

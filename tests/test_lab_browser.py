@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from page_helpers import LAB_TOKEN as TOKEN
-from page_helpers import course_lab
+from page_helpers import course_lab, run_all_cells
 
 from course_tools import learner, notebooks
 
@@ -144,9 +144,7 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     assert "zzz" not in _code_cells(page).nth(test).text_content(), "test cells are read-only"
 
     # Run All reaches the last cell, past the blank exercise
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    page.wait_for_function(ALL_RUN, timeout=180_000)
+    run_all_cells(page, ALL_RUN)
     cells = _code_cells(page)
     assert "stable softmax of [1000, 1001, 1002]" in cells.nth(cells.count() - 2).text_content()
     summary = cells.last.text_content()  # the learner copy's progress cell

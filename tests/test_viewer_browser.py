@@ -8,14 +8,13 @@ head 1 to itself. A screenshot goes to build/screenshots/viewer.png.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from page_helpers import LAB_TOKEN, course_lab
+from page_helpers import LAB_TOKEN, course_lab, run_all_cells
 
 from course_tools import notebooks
 
@@ -44,25 +43,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _run_all_until(page, selector: str, seconds: float = 180) -> None:
-    """Run All Cells until ``selector`` shows. JupyterLab sometimes asks which kernel to use
-    although the notebook names it (a race with the kernel the server starts): accept its
-    choice and run again."""
-    deadline = time.monotonic() + seconds
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    while not page.locator(selector).count():
-        assert time.monotonic() < deadline, f"{selector} did not show within {seconds} s"
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        if accept.count():
-            accept.click()
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=60_000)
-            page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-            page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-        page.wait_for_timeout(500)
-
-
 def _weights(page, side: str) -> list[float]:
     return [float(w) for w in page.eval_on_selector_all(
         f".cav-{side}", "nodes => nodes.map(n => n.dataset.weight)")]
@@ -75,7 +55,7 @@ def test_viewer_follows_head_and_token(lab: str, offline_page) -> None:
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=180_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                            timeout=180_000)
-    _run_all_until(page, ".cav-root .cav-query")
+    run_all_cells(page, "(s) => document.querySelector(s) !== null", arg=".cav-root .cav-query")
     page.wait_for_function("() => document.body.innerText.includes('head on view: 0')",
                            timeout=60_000)
     assert page.locator(".cav-head").count() == 2 and page.locator(".cav-query").count() == 5
