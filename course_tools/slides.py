@@ -43,7 +43,7 @@ __all__ = [
     "DECK_TEXT", "MATH_AND_FONT", "MAX_OUTPUT_LINES", "MAX_SLIDES", "MIN_SLIDES", "SLIDES_DIR",
     "Deck", "DeckOverflow", "build", "check_card", "copy_files", "deck_notebook", "deck_slides",
     "executed_copy", "install_assets", "is_current", "lesson_title", "notes_font_css",
-    "offline_problems", "outputs_by_cell", "resolve_lessons", "slide_count", "slide_type",
+    "offline_problems", "outputs_by_cell", "slide_count", "slide_type",
     "talk_problems", "write_pygments_css",
 ]
 
@@ -282,23 +282,6 @@ def offline_problems(folder: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- decks
-
-def resolve_lessons(names: list[str], folder: Path = Path("notebooks")) -> list[Path]:
-    """Lesson notebooks from command-line names: paths, or lesson numbers such as ``3``/``03``."""
-    if not names:
-        return notebooks.lesson_paths(folder)
-    paths = []
-    for name in names:
-        if Path(name).suffix == ".ipynb":
-            paths.append(Path(name))
-            continue
-        found = sorted(folder.glob(f"{name.zfill(2)}_*.ipynb")) if name.isdigit() else []
-        if not found:
-            raise ValueError(f"no lesson {name!r}: give a notebook path or a lesson number "
-                             f"({', '.join(p.name[:2] for p in notebooks.lesson_paths(folder))})")
-        paths += found
-    return paths
-
 
 def executed_copy(path: Path, executed_dir: Path | None, timeout: int
                   ) -> tuple[nbformat.NotebookNode, str]:

@@ -81,14 +81,14 @@ class ExecutedLessons:
         self.done: dict[str, Path | str] = {}
 
     def path_of(self, name: str | Path) -> Path:
-        from course_tools import slides
+        from course_tools import notebooks
 
         if Path(name).suffix == ".ipynb":
             return ROOT / "notebooks" / Path(name).name
-        return slides.resolve_lessons([str(name)], ROOT / "notebooks")[0]
+        return notebooks.resolve_lessons([str(name)], ROOT / "notebooks")[0]
 
     def __call__(self, name: str | Path, *, fresh: bool = False) -> Path:
-        from course_tools import execute, notebooks, slides
+        from course_tools import notebooks, slides
 
         path = self.path_of(name)
         target = self.folder / path.name
@@ -98,11 +98,7 @@ class ExecutedLessons:
             if slides.is_current(notebooks.read(path), notebooks.read(target)):
                 self.done[path.name] = target
         if path.name not in self.done:
-            try:
-                execute.execute_lesson(path, target)
-                self.done[path.name] = target
-            except execute.LessonFailed as error:
-                self.done[path.name] = str(error)
+            self.done[path.name] = _run_lesson(path, target)
         result = self.done[path.name]
         if isinstance(result, str):
             pytest.fail(result, pytrace=False)
@@ -123,7 +119,8 @@ _RUNNING: dict[str, Future] = {}
 _POOL: list[ThreadPoolExecutor] = []
 
 
-def _execute_in_background(path: Path, target: Path) -> Path | str:
+def _run_lesson(path: Path, target: Path) -> Path | str:
+    """Execute one lesson into ``target``: its path, or the message saying why it failed."""
     from course_tools import execute
 
     try:
@@ -166,7 +163,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lesson")
     _POOL.append(pool)
     for path in sorted(paths, reverse=True):  # the later lessons are the longer ones
-        _RUNNING[path.name] = pool.submit(_execute_in_background, path, EXECUTED / path.name)
+        _RUNNING[path.name] = pool.submit(_run_lesson, path, EXECUTED / path.name)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -94,7 +94,7 @@ def run_all_cells(page, done: str, *, seconds: float = 240, arg=None) -> None:
     Two races of JupyterLab with a kernel that is still connecting, both seen on a busy
     machine, are handled as a learner would: a "Select Kernel" dialog is accepted, and a Run
     All whose requests were dropped (the kernel shows Idle, no prompt turns to [*] or [n]
-    within 20 s) is clicked again. Fails with a screenshot-free message after ``seconds``."""
+    within 20 s) is clicked again. Fails, naming ``done``, after ``seconds``."""
     deadline = time.monotonic() + seconds
     for _attempt in range(4):
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")

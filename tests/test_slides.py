@@ -243,10 +243,10 @@ def test_speaker_notes_font_covers_their_chinese() -> None:
 
 def test_lessons_by_number_or_path() -> None:
     folder = ROOT / "notebooks"
-    assert slides.resolve_lessons(["3"], folder) == sorted(folder.glob("03_*.ipynb"))
-    assert slides.resolve_lessons([], folder) == LESSONS
+    assert notebooks.resolve_lessons(["3"], folder) == sorted(folder.glob("03_*.ipynb"))
+    assert notebooks.resolve_lessons([], folder) == LESSONS
     with pytest.raises(ValueError, match="no lesson '77'"):
-        slides.resolve_lessons(["77"], folder)
+        notebooks.resolve_lessons(["77"], folder)
 
 
 # ---------------------------------------------------------------------------- assets
