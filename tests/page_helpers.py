@@ -87,27 +87,97 @@ def course_lab(root: Path, lang: str = "en") -> Iterator[str]:
 _STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
 
+DIALOGS_SEEN: list[str] = []  # what :func:`dismiss_dialog` closed, for a failure message
+
+
+def dismiss_dialog(page, prefer: str | None = None) -> str | None:
+    """Close a JupyterLab dialog that covers the page, as a learner would; return its text.
+
+    A dialog a busy machine can raise at any moment ("Select Kernel" while kernel specs
+    load, "Kernel Restarting", "Server Connection Error") would otherwise intercept every
+    click. The button labelled ``prefer`` is clicked where there is one, else the dialog's
+    default (accept) button, else Escape. Returns None when no dialog is open."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count():
+        return None
+    try:
+        text = " ".join(dialog.first.inner_text(timeout=2_000).split())[:200]
+        buttons = dialog.first.locator("button")
+        if prefer and buttons.filter(has_text=prefer).count():
+            buttons.filter(has_text=prefer).first.click(timeout=5_000)
+        elif dialog.first.locator(".jp-mod-accept").count():
+            dialog.first.locator(".jp-mod-accept").first.click(timeout=5_000)
+        else:
+            page.keyboard.press("Escape")
+    except Exception:  # the dialog closed itself meanwhile
+        return None
+    DIALOGS_SEEN.append(text)
+    return text
+
+
+def click_menu(page, menu: str, item: str, *, seconds: float = 90,
+               prefer: str | None = None) -> None:
+    """Menu bar ``menu`` > ``item``, closing any dialog in the way (see
+    :func:`dismiss_dialog`) and retrying until ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        dismiss_dialog(page, prefer)
+        try:
+            page.click(f".lm-MenuBar-itemLabel:text-is('{menu}')", timeout=5_000)
+            page.click(f".lm-Menu-itemLabel:has-text('{item}')", timeout=5_000)
+            return
+        except Exception:
+            page.keyboard.press("Escape")  # a menu left open
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not click {menu} > {item} in {seconds} s; "
+                                     f"dialogs closed: {DIALOGS_SEEN}") from None
+
+
+_KERNEL_IDLE = """() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+  .some(item => /^.+ \\| Idle$/.test(item.textContent.trim()))"""
+
+
+def wait_for_kernel(page, seconds: float = 180) -> None:
+    """Wait until the status bar shows the notebook's kernel Idle ("Attention course | Idle").
+
+    On a busy machine JupyterLab can open a notebook before it has the kernel specs and ask
+    "Select Kernel" (its default is the notebook's own kernel): that is accepted once, then
+    the kernel is given time to start; clicking Run meanwhile would only queue more
+    dialogs."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(_KERNEL_IDLE):
+        if dismiss_dialog(page) is None:
+            page.wait_for_timeout(500)
+        if time.monotonic() > deadline:
+            bar = page.locator(".jp-StatusBar-Widget").first.inner_text()
+            raise AssertionError(f"the kernel was not idle after {seconds} s (status bar: "
+                                 f"{' '.join(bar.split())!r}; dialogs closed: {DIALOGS_SEEN})")
+
 
 def run_all_cells(page, done: str, *, seconds: float = 240, arg=None) -> None:
     """Run > Run All Cells in JupyterLab until the JavaScript predicate ``done`` holds.
 
-    Two races of JupyterLab with a kernel that is still connecting, both seen on a busy
-    machine, are handled as a learner would: a "Select Kernel" dialog is accepted, and a Run
-    All whose requests were dropped (the kernel shows Idle, no prompt turns to [*] or [n]
-    within 20 s) is clicked again. Fails, naming ``done``, after ``seconds``."""
+    Races of JupyterLab with a kernel that is still connecting, seen on a busy machine, are
+    handled as a learner would: a dialog ("Select Kernel", "Kernel Restarting") is accepted
+    and Run All clicked again, and a Run All whose requests were dropped (the kernel shows
+    Idle, no prompt turns to [*] or [n] within 20 s) is clicked again. Fails, naming
+    ``done`` and the dialogs met, after ``seconds``."""
     deadline = time.monotonic() + seconds
-    for _attempt in range(4):
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    for _attempt in range(5):
+        wait_for_kernel(page, seconds=max(deadline - time.monotonic(), 60))
+        click_menu(page, "Run", "Run All Cells", seconds=max(deadline - time.monotonic(), 30))
         clicked = time.monotonic()
         while time.monotonic() < deadline:
             if page.evaluate(done, arg):
                 return
-            accept = page.locator(".jp-Dialog .jp-mod-accept")
-            if accept.count():
-                accept.click()
-                break  # the kernel chosen, run again
+            if dismiss_dialog(page) is not None:
+                break  # the kernel chosen or restarted: run again
             if time.monotonic() - clicked > 20 and not page.evaluate(_STARTED):
                 break  # nothing started: the requests were lost
             page.wait_for_timeout(500)
-    assert page.evaluate(done, arg), f"Run All Cells did not reach {done!r} in {seconds} s"
+    if not page.evaluate(done, arg):
+        shots = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "run_all_cells_failed.png"))
+    assert page.evaluate(done, arg), (f"Run All Cells did not reach {done!r} in {seconds} s; "
+                                      f"dialogs closed: {DIALOGS_SEEN}")

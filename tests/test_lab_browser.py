@@ -16,8 +16,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from page_helpers import (
+    DIALOGS_SEEN,
+    click_menu,
+    course_lab,
+    dismiss_dialog,
+    run_all_cells,
+    wait_for_kernel,
+)
 from page_helpers import LAB_TOKEN as TOKEN
-from page_helpers import course_lab, run_all_cells
 
 from course_tools import learner, notebooks
 
@@ -55,8 +62,7 @@ def _open(page, lab: str, name: str, marker: str) -> None:
     page.goto(f"{lab}/lab/tree/{learner.LEARNER_DIR}/{name}?reset&token={TOKEN}")
     page.wait_for_function("(m) => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]"
                            ".some(c => c.textContent.includes(m))", arg=marker, timeout=180_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=180_000)
+    wait_for_kernel(page)
 
 
 def _run_cell(page, index: int, done: str) -> None:
@@ -128,7 +134,7 @@ def test_learner_runs_lesson_00_in_jupyterlab(lab: str, offline_page) -> None:
     page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]"
                            ".some(c => c.textContent.includes('def stable_softmax'))",
                            timeout=180_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    wait_for_kernel(page)
 
     # no solution, no hidden test, no speaker notes; the test cell is read-only
     text = page.locator(".jp-NotebookPanel .jp-Notebook").text_content()
@@ -271,19 +277,9 @@ def test_wrong_and_right_answers_get_their_messages_in_jupyterlab(lab: str, offl
 def _reload_from_disk(page, seconds: float = 90) -> None:
     """File > Reload Notebook from Disk; if JupyterLab has already noticed the file changed
     on disk (its "File Changed" dialog covers the menu), its Revert does the same."""
-    deadline = time.monotonic() + seconds
-    while True:
-        revert = page.locator(".jp-Dialog button:has-text('Revert')")
-        if revert.count():
-            revert.first.click()
-            return
-        try:
-            page.click(".lm-MenuBar-itemLabel:text-is('File')", timeout=5_000)
-            page.click(".lm-Menu-itemLabel:has-text('Reload Notebook from Disk')", timeout=5_000)
-            return
-        except Exception:
-            page.keyboard.press("Escape")  # a menu left open
-            assert time.monotonic() < deadline, "could not reload the notebook from disk"
+    if dismiss_dialog(page, prefer="Revert") is not None and "Revert" in DIALOGS_SEEN[-1]:
+        return
+    click_menu(page, "File", "Reload Notebook from Disk", seconds=seconds, prefer="Revert")
 
 
 def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from page_helpers import LAB_TOKEN as TOKEN
-from page_helpers import course_lab
+from page_helpers import course_lab, wait_for_kernel
 
 from course_tools import learner, translations
 
@@ -94,8 +94,7 @@ def test_chinese_copy_renders_every_chinese_character_in_the_course_font(
     page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]"
                            ".some(c => c.textContent.includes('def stable_softmax'))",
                            timeout=180_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=180_000)
+    wait_for_kernel(page)
     text = page.locator(".jp-NotebookPanel .jp-Notebook").text_content()
     assert "热身：数值稳定的 softmax" in text and "Warm-up" not in text, "the prose is Chinese"
 

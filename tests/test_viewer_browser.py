@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from page_helpers import LAB_TOKEN, course_lab, run_all_cells
+from page_helpers import LAB_TOKEN, course_lab, run_all_cells, wait_for_kernel
 
 from course_tools import notebooks
 
@@ -53,8 +53,7 @@ def test_viewer_follows_head_and_token(lab: str, offline_page) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{lab}/lab/tree/viewer.ipynb?token={LAB_TOKEN}")
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=180_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=180_000)
+    wait_for_kernel(page)
     run_all_cells(page, "(s) => document.querySelector(s) !== null", arg=".cav-root .cav-query")
     page.wait_for_function("() => document.body.innerText.includes('head on view: 0')",
                            timeout=60_000)
