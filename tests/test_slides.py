@@ -8,8 +8,8 @@ trimmed results, math in outputs, Chinese in notes). Each deck is measured once 
 design size by the build; the tests then look at it at 1024x768 and 1920x1080 (see
 slides/README.md). Screenshots of each deck's title, math, plot and code slides go to
 build/slides-test/screenshots/. The Chinese decks (`course slides --lang zh`) are built from
-the same executed copies into build/slides-test/zh/ and measured the same way; two of them
-(03, 10) are also opened in the browser (screenshots in build/slides-test/zh/screenshots/).
+the same executed copies into build/slides-test/zh/ and tested the same way, in the browser
+and printed (screenshots in build/slides-test/zh/screenshots/).
 
 To run the same browser checks on the decks of `make slides`, with screenshots in
 build/slides/screenshots/:
@@ -43,10 +43,9 @@ OUT = Path(CHECKED).resolve() if CHECKED else ROOT / "build" / "slides-test"
 EXAMPLE = "98_outputs.ipynb"                               # the executed example deck
 DECKS = [p.with_suffix(".html").name for p in LESSONS] + ([] if CHECKED else
                                                           [Path(EXAMPLE).with_suffix(".html").name])
-# The Chinese decks (`course slides --lang zh`, in OUT/zh): every lesson's deck measured at
-# its design size; two of them (a short one and the longest) also opened in the browser.
+# The Chinese decks (`course slides --lang zh`, in OUT/zh), every lesson's: measured at the
+# design size, opened in the browser at both sizes and printed, as the English ones are.
 ZH_DECKS = [p.with_suffix(".html").name for p in LESSONS]
-ZH_IN_BROWSER = [name for name in ZH_DECKS if name[:2] in {"03", "10"}]
 
 
 def _editions(zh: list[str]) -> list:
@@ -317,7 +316,7 @@ class _Decks:
     report)``, the build's problems (a deck that overflows is kept with them) and its browser
     report on every slide at the design size (:data:`deck_browser.SLIDE_REPORT`, measured
     once). A Chinese deck is built as `course slides --lang zh` builds it: the same executed
-    copy (its outputs), the lesson's prose from its translation; no handout."""
+    copy (its outputs), the lesson's prose from its translation, and its handout."""
 
     def __init__(self, browser, executed_lesson, example_folder: Path) -> None:
         self.browser, self.executed_lesson = browser, executed_lesson
@@ -348,7 +347,7 @@ class _Decks:
             reports: dict[str, list[dict]] = {}
             try:
                 deck = slides.build([path], out, executed_dir=executed, cache=CACHE,
-                                    glossary=ROOT / "GLOSSARY.md", pdf=lang == "en",
+                                    glossary=ROOT / "GLOSSARY.md", pdf=True,
                                     lang=lang, browser=self.browser, reports=reports,
                                     log=lambda line: None)[0]
             except slides.DeckOverflow as error:
@@ -616,7 +615,7 @@ def test_deck_fits_its_slides(decks, lang: str, name: str) -> None:
 
 
 @pytest.mark.lessons
-@pytest.mark.parametrize("lang, name", _editions(ZH_IN_BROWSER))
+@pytest.mark.parametrize("lang, name", EDITIONS)
 def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
     """The deck as an instructor uses it. Measured once at the design size (1280x720, which
     reveal.js scales to the window): every slide's content inside the slide, every plot
@@ -625,7 +624,7 @@ def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
     blocks and plots inside the window, numbers and addresses, no failed request or error;
     next (right arrow, space, Page Down) reaching every slide in order; math typeset, no
     solution or test code; Chinese drawn by the bundled font everywhere (slides, code,
-    outputs, notes, and the speaker view); a handout of one page per slide (English)."""
+    outputs, notes, and the speaker view); a handout of one page per slide."""
     deck = _assert_fits(decks, lang, name)
     report = decks(name, lang)[2]
     lesson = _lesson(name)
@@ -675,8 +674,8 @@ def test_deck_in_browser(decks, browser, lang: str, name: str) -> None:
         assert page.failed_requests == [] and page.blocked_requests == []
     finally:
         page.context.close()
-    if not CHECKED and lang == "en":
-        assert deck.pdf and deck_browser.pdf_pages(OUT / deck.pdf) == deck.slides
+    if not CHECKED:
+        assert deck.pdf and deck_browser.pdf_pages(_folder(lang) / deck.pdf) == deck.slides
 
 
 def _speaker_view(page, report: list[dict], chinese: bool = False) -> None:
