@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -339,3 +340,31 @@ def test_every_command_is_a_module_in_the_table(capsys) -> None:
     assert all(name in listed for name in cli.COMMANDS)
     with pytest.raises(SystemExit):
         cli.main(["doctor", "--bogus"])
+
+
+def test_a_folder_under_tmp_is_readable_inside_the_sandbox(tmp_path: Path) -> None:
+    """A course or class kept under /tmp on the host (pytest's tmp_path is there) is bound
+    read-only inside the kernel's private /tmp, not hidden by it: a course cloned into /tmp
+    grades sandboxed. The private /tmp stays writable and empty of the host's files."""
+    try:
+        box = sandbox.find()
+    except sandbox.SandboxUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true but {error}", pytrace=False)
+        pytest.skip(str(error))
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "module.py").write_text("VALUE = 42\n")
+    assert str(folder).startswith(sandbox.SCRATCH + "/"), folder
+    script = (f"cat {folder}/module.py; echo changed > {folder}/module.py 2>/dev/null "
+              f"|| echo read-only; echo mine > {sandbox.SCRATCH}/own && cat "
+              f"{sandbox.SCRATCH}/own; ls {sandbox.SCRATCH}")
+    ran = subprocess.run(box.command(["/bin/sh", "-c", script], {"PATH": "/usr/bin:/bin"},
+                                     [str(folder)]),
+                         capture_output=True, text=True, timeout=60, cwd="/")
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.split()
+    assert lines[:4] == ["VALUE", "=", "42", "read-only"], ran.stdout
+    assert "mine" in lines and (folder / "module.py").read_text() == "VALUE = 42\n"
+    top = Path(str(tmp_path).removeprefix(sandbox.SCRATCH + "/")).parts[0]
+    assert sorted(lines[lines.index("mine") + 1:]) == sorted(["own", top]), ran.stdout

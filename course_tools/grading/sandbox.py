@@ -9,7 +9,8 @@ process that only waits (``cat``); the zygote's child joins them and forks the k
   results, the source notebooks with their solutions and hidden tests, the rest of the
   repository, home folders) is not there at all;
 - one writable folder, ``/tmp`` (also its home and working folder): a private tmpfs of
-  bounded size that disappears with the kernel;
+  bounded size that disappears with the kernel (a course kept under ``/tmp`` on the host is
+  bound read-only inside it, so a course cloned there grades too);
 - **no network** (its own network namespace), its **own PID namespace** (it sees no other
   process, so it cannot signal the grader or another kernel, and everything it starts dies
   with it), its own IPC and host-name namespaces, a new session (no terminal);
@@ -133,19 +134,32 @@ class Sandbox:
                 cmd += ["--ro-bind", path, path]
         etc = [path for path in ETC if os.path.exists(path)]
         cpu = [path for path in CPU if os.path.exists(path)]
-        for folder in _ancestors([*etc, *readable, *cpu]):
-            cmd += ["--perms", "0755", "--dir", folder]  # (bwrap makes them 0700 otherwise)
-        for path in [*etc, *readable, *cpu]:
-            cmd += ["--ro-bind", path, path]
+        paths = [*etc, *readable, *cpu]
+        # A course or class kept under /tmp on the host is bound after the private /tmp is
+        # mounted, inside it (read-only): bound before, the tmpfs would hide it.
+        outside = [path for path in paths if not _under(path, SCRATCH)]
+        inside = [path for path in paths if _under(path, SCRATCH)]
+        cmd += self._binds(outside)
         if "--perms" in self.options:
             cmd += ["--perms", "1777"]
         if "--size" in self.options:
             cmd += ["--size", str(self.scratch_bytes)]
-        cmd += ["--tmpfs", SCRATCH, "--remount-ro", "/dev", "--remount-ro", "/",
-                "--chdir", SCRATCH, "--clearenv"]
+        cmd += ["--tmpfs", SCRATCH, *self._binds(inside), "--remount-ro", "/dev",
+                "--remount-ro", "/", "--chdir", SCRATCH, "--clearenv"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
+
+    @staticmethod
+    def _binds(paths: list[str]) -> list[str]:
+        """``paths`` bound read-only at the same place, their parent folders made first."""
+        cmd = []
+        for folder in _ancestors(paths):
+            if folder != SCRATCH:
+                cmd += ["--perms", "0755", "--dir", folder]  # (bwrap makes them 0700 else)
+        for path in paths:
+            cmd += ["--ro-bind", path, path]
+        return cmd
 
     @property
     def kernel_user(self) -> tuple[int, int] | None:
