@@ -144,7 +144,7 @@ def test_course_progress_runs_a_chinese_copy_in_chinese(tmp_path: Path) -> None:
 def test_the_grader_gives_a_chinese_submission_chinese_feedback(monkeypatch,
                                                                 restore_language) -> None:
     from course_tools import notebooks
-    from course_tools.grading import grader
+    from course_tools.grading import batch, grader
     from course_tools.grading import lesson as graded
     from course_tools.grading.kernel_client import Limits
 
@@ -156,15 +156,27 @@ def test_the_grader_gives_a_chinese_submission_chinese_feedback(monkeypatch,
     wrong = ("import numpy as np\ndef stable_softmax(x):\n"
              "    e = np.exp(x - x.min(axis=-1, keepdims=True))\n"
              "    return e / e.sum(axis=-1, keepdims=True)\n")
-    said = {}
+    said, graded_rows = {}, {}
     for lang in ("en", "zh"):
         nb = notebooks.student_version(translations.in_language(source, lang)
                                        if lang == "zh" else notebooks.read(source))
         next(c for c in nb.cells if notebooks.is_answer_cell(c)).source = wrong
-        [result] = grader.grade(lesson, nb, "s", Limits(cell_cpu=5.0, submission=120.0),
-                                sandbox=None).exercises      # a trusted, written answer
-        said[lang] = result.message
+        graded_rows[lang] = grader.grade(lesson, nb, "s", Limits(cell_cpu=5.0,
+                                                                  submission=120.0),
+                                         sandbox=None)      # a trusted, written answer
+        said[lang] = graded_rows[lang].exercises[0].message
     mistake = messages.catalogue("zh")["l00_softmax.min_shift"][1]
     assert said["en"].startswith("It looks like you subtracted the row minimum")
     assert said["zh"].startswith(_zh("check.looks_like", mistake=mistake))
     assert messages.language() == "en", "the grader's language is restored"
+
+    # the feedback file a student reads: its frame in the language of their submission
+    assert {lang: r.language for lang, r in graded_rows.items()} == {"en": "en", "zh": "zh"}
+    zh_file = batch._feedback([graded_rows["zh"]], "s")
+    assert zh_file.startswith("# s 的反馈\n") and "00_welcome.ipynb：0 / 2 分" in zh_file
+    assert "points" not in zh_file and "Feedback" not in zh_file, zh_file
+    en_file = batch._feedback([graded_rows["en"]], "s")
+    assert en_file.startswith("# Feedback for s\n") and "0 / 2 points" in en_file
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_file.split("\n    ")[0]), en_file
+    both = batch._feedback([graded_rows["en"], graded_rows["zh"]], "s")
+    assert both.startswith("# Feedback for s") and "0 / 2 points" in both and "0 / 2 分" in both

@@ -10,7 +10,7 @@ The grader alone writes the results, each file atomically (written aside, then r
 - ``scores.csv``: student, lesson, points per exercise, total, max, status, message, sandbox;
 - ``exercises.csv``: one row per student, lesson and exercise, with the check's message;
 - ``feedback/<student>.md``: what each student reads: points, the visible checks' messages
-  (never the hidden tests' code, nor the grader's paths);
+  (never the hidden tests' code, nor the grader's paths), in the submission's language;
 - ``manifest.json``: the seed, whether kernels were sandboxed, and the SHA-256 of every file
   graded and of the source notebooks, so a result can be traced to the bytes it graded. A
   rerun into the same folder reuses its seed, so the same files give the same table.
@@ -165,6 +165,7 @@ def _grade_job(job: Submission, source: str, limits: Limits, sandbox: Sandbox | 
         result = row(job.student, job.lesson, Status.GRADER_ERROR,
                      f"{type(error).__name__}: {error}")
     result.sha256, result.sandboxed = job.sha256, sandbox is not None
+    result.language = grader.submission_language(nb)
     result.seconds = time.monotonic() - start
     return result
 
@@ -298,27 +299,51 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "student"
 
 
+# The frame of a student's feedback file, in the language of their submission (the checks'
+# messages inside it already are); the status codes are the score table's and stay as they are.
+FEEDBACK_TEXT: dict[str, dict[str, str]] = {
+    "en": {"title": "Feedback for {student}",
+           "lesson": "{lesson}: {total:g} / {max:g} points",
+           "status": "Status: **{status}**",
+           "no_sandbox": "Graded without a sandbox (`--no-sandbox`).",
+           "exercise": "- **{grade_id}** ({points:g} / {max:g}): {verdict}",
+           "passed": "passed"},
+    "zh": {"title": "{student} 的反馈",
+           "lesson": "{lesson}：{total:g} / {max:g} 分",
+           "status": "状态：**{status}**",
+           "no_sandbox": "未在沙箱中评分（`--no-sandbox`）。",
+           "exercise": "- **{grade_id}**（{points:g} / {max:g}）：{verdict}",
+           "passed": "通过"},
+}
+
+
 def _feedback(rows: list[SubmissionResult], student: str) -> str:
-    lines = [f"# Feedback for {student}", ""]
+    """The feedback file of one student: each lesson's part in its submission's language,
+    the title in Chinese only when every submission is Chinese."""
+    languages = {result.language for result in rows}
+    title = FEEDBACK_TEXT["zh" if languages == {"zh"} else "en"]["title"]
+    lines = [f"# {title.format(student=student)}", ""]
     for result in rows:
-        lines += [f"## {result.lesson}: {result.total:g} / {result.max_points:g} points", ""]
+        text = FEEDBACK_TEXT.get(result.language, FEEDBACK_TEXT["en"])
+        lines += ["## " + text["lesson"].format(lesson=result.lesson, total=result.total,
+                                                max=result.max_points), ""]
         if result.status is not Status.OK:
-            lines += [f"Status: **{result.status}**", ""]
+            lines += [text["status"].format(status=result.status), ""]
         if not result.sandboxed:
-            lines += ["Graded without a sandbox (`--no-sandbox`).", ""]
+            lines += [text["no_sandbox"], ""]
         for _, message in result.problems:
             if not any(message.startswith(f"{e.grade_id}:") for e in result.exercises):
                 lines.append(f"- {message}")
         for exercise in result.exercises:
-            lines += _exercise_feedback(exercise)
+            lines += _exercise_feedback(exercise, text)
         lines.append("")
     return "\n".join(lines)
 
 
-def _exercise_feedback(exercise: ExerciseResult) -> list[str]:
-    verdict = "passed" if exercise.status is Status.PASSED else str(exercise.status)
-    lines = [f"- **{exercise.grade_id}** ({exercise.points:g} / {exercise.max_points:g}): "
-             f"{verdict}"]
+def _exercise_feedback(exercise: ExerciseResult, text: dict[str, str]) -> list[str]:
+    verdict = text["passed"] if exercise.status is Status.PASSED else str(exercise.status)
+    lines = [text["exercise"].format(grade_id=exercise.grade_id, points=exercise.points,
+                                     max=exercise.max_points, verdict=verdict)]
     for line in exercise.feedback:
         for part in line.splitlines():
             lines.append(f"    {part}")

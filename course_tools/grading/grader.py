@@ -48,7 +48,8 @@ def grade(lesson: Lesson, submission: nbformat.NotebookNode, student: str, limit
     folders the kernel's guard refuses to read (the submissions, the results...).
     """
     start = time.monotonic()
-    result = SubmissionResult(student, lesson.name, sandboxed=sandbox is not None)
+    result = SubmissionResult(student, lesson.name, sandboxed=sandbox is not None,
+                              language=submission_language(submission))
     if lesson.error:
         result.problems.append((Status.GRADER_ERROR, lesson.error))
         result.exercises = [ExerciseResult(e.grade_id, 0, e.points, Status.GRADER_ERROR,
@@ -67,16 +68,21 @@ def grade(lesson: Lesson, submission: nbformat.NotebookNode, student: str, limit
     return result
 
 
+def submission_language(submission: nbformat.NotebookNode) -> str:
+    """``"zh"`` for a Chinese copy or release (``metadata.course.language = "zh"``), else
+    ``"en"``: only these two values are taken from a student's file."""
+    metadata = submission.get("metadata")
+    course = metadata.get("course") if isinstance(metadata, dict) else None
+    lang = course.get("language") if isinstance(course, dict) else None
+    return lang if lang in ("en", "zh") else "en"
+
+
 @contextlib.contextmanager
 def _feedback_language(submission: nbformat.NotebookNode) -> Iterator[None]:
-    """The checks' messages in the submission's language: a Chinese copy or release carries
-    ``metadata.course.language = "zh"`` (only "en" and "zh" are taken from the file); the
-    grader's own sentences (statuses) stay English."""
-    course = submission.get("metadata", {}).get("course")
-    lang = course.get("language") if isinstance(course, dict) else None
+    """The checks' messages in the submission's language (:func:`submission_language`); the
+    score table's status codes stay English."""
     before = messages.language()
-    if lang in ("en", "zh"):
-        messages.set_language(lang)
+    messages.set_language(submission_language(submission))
     try:
         yield
     finally:

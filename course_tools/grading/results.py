@@ -34,6 +34,7 @@ class SubmissionResult:
     cpu_seconds: float = 0.0     # the grader's and the kernels' CPU time for this row
     sha256: str = ""             # of the file graded, as read before any kernel started
     sandboxed: bool = True       # False: graded with --no-sandbox
+    language: str = "en"         # the submission's ("zh": a Chinese copy or release)
 
     @property
     def total(self) -> float:
