@@ -863,15 +863,14 @@ def build(paths: list[Path], out: Path = Path("build/slides"),
     given, receives the browser's report on every slide of each deck, by deck file name
     (what the browser tests check, measured once).
     """
+    arguments = dict(locals())  # every parameter, for the call in another thread below
     if lang not in DECK_TEXT:
         raise ValueError(f"lang: expected one of {sorted(DECK_TEXT)}, got {lang!r}")
     if browser is None and measure and deck_browser.loop_running():
         # Playwright's sync API cannot start in this thread (a notebook's kernel, or a
         # browser of the caller's already open here): the whole build runs in a fresh one.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(build, paths, out, executed_dir, timeout=timeout, cache=cache,
-                               glossary=glossary, pdf=pdf, lang=lang, measure=measure,
-                               reports=reports, log=log).result()
+            return pool.submit(build, **arguments).result()
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(install_assets(cache), out / "assets")
     if glossary.is_file():

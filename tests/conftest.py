@@ -145,8 +145,9 @@ def _run_order(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Unit tests first, while the lessons execute in the background; then the tests that
-    need executed lessons; then the JupyterLab tests, on a machine the lessons have left
-    (the order within each group is kept)."""
+    need executed lessons; then the JupyterLab tests (after tests/test_lessons.py, which waits
+    for every lesson, they run on a machine the lessons have left). The order within each
+    group is kept."""
     items.sort(key=_run_order)
 
 

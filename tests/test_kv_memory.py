@@ -109,6 +109,28 @@ def test_bytes_formula_and_errors():
         LatentAttention(8, 2, 0)
     with pytest.raises(ValueError, match="mha"):
         mha_to_gqa(MultiHeadAttention(8, 2, kdim=4), 1)
+    x = torch.randn(1, 3, 8)
+    with pytest.raises(ValueError, match=r"x: expected shape \(B, T, 16\), got \(1, 3, 8\)"):
+        LatentAttention(16, 4, d_latent=6)(x)
+    # a cache of the wrong kind is named, not a TypeError from deep inside append()
+    with pytest.raises(TypeError, match="cache: expected a KVCache \\(or None\\), got LatentCache"):
+        MultiHeadAttention(8, 2)(x, cache=LatentCache())
+    with pytest.raises(TypeError, match="cache: expected a LatentCache \\(or None\\), got KVCache"):
+        LatentAttention(8, 2, d_latent=4)(x, cache=KVCache())
+
+
+def test_readable_path_adds_a_float32_bias_to_bfloat16_scores():
+    """need_weights takes the readable path; a float32 ALiBi bias meets bfloat16 scores there
+    as it does on the fused path."""
+    from course_lib.attention.positions import alibi_bias
+
+    layer = MultiHeadAttention(8, 2).to(torch.bfloat16)
+    x = torch.randn(1, 5, 8, dtype=torch.bfloat16)
+    bias = alibi_bias(2, 5)[None]                    # (1, H, T, S) float32
+    fused, _ = layer(x, is_causal=True, attn_bias=bias)
+    readable, weights = layer(x, is_causal=True, attn_bias=bias, need_weights=True)
+    assert weights.shape == (1, 2, 5, 5)
+    torch.testing.assert_close(readable, fused, atol=2e-2, rtol=2e-2)
 
 
 def test_context_start_asks_the_caches_and_checks_the_call():

@@ -16,15 +16,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from page_helpers import LAB_TOKEN as TOKEN
 from page_helpers import (
-    DIALOGS_SEEN,
     click_menu,
     course_lab,
     dismiss_dialog,
     run_all_cells,
     wait_for_kernel,
 )
-from page_helpers import LAB_TOKEN as TOKEN
 
 from course_tools import learner, notebooks
 
@@ -277,7 +276,8 @@ def test_wrong_and_right_answers_get_their_messages_in_jupyterlab(lab: str, offl
 def _reload_from_disk(page, seconds: float = 90) -> None:
     """File > Reload Notebook from Disk; if JupyterLab has already noticed the file changed
     on disk (its "File Changed" dialog covers the menu), its Revert does the same."""
-    if dismiss_dialog(page, prefer="Revert") is not None and "Revert" in DIALOGS_SEEN[-1]:
+    closed = dismiss_dialog(page, prefer="Revert")
+    if closed is not None and "Revert" in closed:
         return
     click_menu(page, "File", "Reload Notebook from Disk", seconds=seconds, prefer="Revert")
 

@@ -96,6 +96,9 @@ def test_index_names_real_modules():
     for lesson in lessons.LESSONS:
         assert set(lesson.modules) <= known, (lesson.number, set(lesson.modules) - known)
     assert lessons.lessons_using("attention.positions") == ["05", "07"]
+    with pytest.raises(ValueError, match="module: expected one of course_lib's modules such "
+                                         "as 'attention.positions', got 'attention.position'"):
+        lessons.lessons_using("attention.position")  # a typo is not "no lesson uses it"
 
 
 def test_readme_layout_is_generated_from_the_index():

@@ -47,5 +47,7 @@ def test_recipe_checks_its_fields():
         LMRecipe(steps=10, batch_size=4, lr=1e-3, warmup=0)
     with pytest.raises(ValueError, match="lr: expected a positive number"):
         LMRecipe(steps=10, batch_size=4, lr=0.0, warmup=1)
+    with pytest.raises(ValueError, match="warmup: expected fewer than steps=10, got 10"):
+        LMRecipe(steps=10, batch_size=4, lr=1e-3, warmup=10)  # not left to the schedule
     with pytest.raises(TypeError):
         LMRecipe(10, 4, 1e-3, 1)  # keyword-only

@@ -177,6 +177,15 @@ def test_image_grid_shapes_titles_cmaps_and_patch_grid() -> None:
     assert len(axes[0, 1].lines) == 2  # the 2 x 2 patch grid of a 4 x 4 image: one line each way
     row = viz.image_grid([gray, gray], ["a", "b"], cmaps="gray_r")
     assert row.shape == (1, 2) and row[0, 1].get_title() == "b"
+    plt.close("all")
+    # a flat list of titles for two rows was split into characters; rows of other lengths
+    # were an IndexError: both are now named
+    with pytest.raises(ValueError, match=r"titles: expected one list per row of images \(2 rows\)"):
+        viz.image_grid([[gray, gray], [gray, gray]], ["ab", "cd"])
+    with pytest.raises(ValueError, match=r"cmaps: expected rows of lengths \[2, 1\] \(as the "
+                                         r"images\), got \[1, 1\]"):
+        viz.image_grid([[gray, gray], [gray]], cmaps=[["gray"], ["gray"]])
+    plt.close("all")
 
 
 def test_power_law_fit_draws_points_and_the_fitted_line() -> None:

@@ -28,7 +28,8 @@ import torch
 from course_lib.core.tensors import tensor_bytes
 from course_lib.core.validation import check_ids, check_positive, check_rank
 
-__all__ = ["KVCache", "RollingKVCache", "positions_seen", "context_start", "LatentCache",
+__all__ = ["KVCache", "RollingKVCache", "positions_seen", "check_cache", "context_start",
+           "LatentCache",
            "kv_cache_bytes_per_token", "latent_cache_bytes_per_token", "cache_bytes"]
 
 
@@ -123,6 +124,15 @@ def positions_seen(cache: KVCache | LatentCache | None) -> int:
     """Absolute position of the next token: the cache's :attr:`~KVCache.next_position`
     (0 without a cache, when the input starts at position 0)."""
     return 0 if cache is None else cache.next_position
+
+
+def check_cache(cache: object, kind: type) -> None:
+    """A clear error for a cache of the wrong kind: a layer stores keys and values in a
+    :class:`KVCache` (or :class:`RollingKVCache`), :class:`LatentAttention` one latent per
+    token in a :class:`LatentCache`; ``None`` means no cache."""
+    if cache is not None and not isinstance(cache, kind):
+        raise TypeError(f"cache: expected a {kind.__name__} (or None), got "
+                        f"{type(cache).__name__}")
 
 
 def context_start(idx: torch.Tensor, caches: Sequence[KVCache] | None, num_layers: int,

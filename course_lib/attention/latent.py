@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from course_lib.attention.caches import LatentCache, positions_seen
+from course_lib.attention.caches import LatentCache, check_cache, positions_seen
 from course_lib.attention.multihead import (
     Rotation,
     check_bias,
@@ -56,6 +56,9 @@ class LatentAttention(nn.Module):
         """``x (B, T, D)`` (only the new tokens with a cache) -> ``(out (B, T, D), weights
         (B, H, T, S) or None)``."""
         check_rank(x, 3, "x", f"(B, T, {self.d_model})")
+        if x.shape[-1] != self.d_model:
+            raise ValueError(f"x: expected shape (B, T, {self.d_model}), got {tuple(x.shape)}")
+        check_cache(cache, LatentCache)
         B, T, _ = x.shape
         past = positions_seen(cache)
         latent = self.kv_down(x)  # (B, T, d_latent): all that is stored per token

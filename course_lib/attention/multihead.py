@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention.caches import KVCache, positions_seen
+from course_lib.attention.caches import KVCache, check_cache, positions_seen
 from course_lib.attention.scores import attend
 from course_lib.core.validation import check_fraction, check_heads, check_rank
 
@@ -183,6 +183,7 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key
         value = key if value is None else value
         self._check_inputs(query, key, value)
+        check_cache(cache, KVCache)
 
         q, k, v = self._project(query, key, value)  # (B, H, T, Dh), (B, H|G, S_new, Dh) x2
         if rotary is not None:

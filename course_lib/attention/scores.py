@@ -168,7 +168,7 @@ def _attend_readable(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     else:
         scores = dot_product_scores(q, k) * scale
     if bias is not None:
-        scores = scores + bias
+        scores = scores + bias.to(scores.dtype)  # as the fused path does
     weights = masked_softmax(scores, mask)
     used = F.dropout(weights, p=dropout) if dropout > 0 else weights
     return used @ v, weights

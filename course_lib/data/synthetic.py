@@ -183,8 +183,7 @@ def adding_problem(num_examples: int, length: int, *,
         y: (N,) float targets.
     """
     check_positive("num_examples", num_examples)
-    if not isinstance(length, int) or length < 2:
-        raise ValueError(f"length: expected an integer >= 2, got {length!r}")
+    check_positive("length", length, minimum=2)
     generator = torch.Generator().manual_seed(seed)
     values = torch.rand(num_examples, length, generator=generator)
     half = length // 2
@@ -214,8 +213,7 @@ def previous_token_task(num_examples: int, length: int, num_symbols: int = 16, *
     """
     check_positive("num_examples", num_examples)
     check_positive("num_symbols", num_symbols)
-    if not isinstance(length, int) or length < 2:
-        raise ValueError(f"length: expected an integer >= 2, got {length!r}")
+    check_positive("length", length, minimum=2)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randint(0, num_symbols, (num_examples, length), generator=generator)
     y = torch.full_like(x, -100)

@@ -117,8 +117,7 @@ class ThreadTuner:
                  reprobe_seconds: float = 20.0) -> None:
         if len(candidates) < 2 or any(c < 1 for c in candidates):
             raise ValueError(f"candidates: expected two or more positive counts, got {candidates}")
-        if probe_steps < 1:
-            raise ValueError(f"probe_steps: expected a positive integer, got {probe_steps}")
+        check_positive("probe_steps", probe_steps)
         self.candidates = sorted(set(candidates), reverse=True)
         self.probe_steps, self.reprobe_seconds = probe_steps, reprobe_seconds
         self.choices: list[tuple[int, int]] = []

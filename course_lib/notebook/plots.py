@@ -643,14 +643,22 @@ def _image(x) -> np.ndarray:
     return data
 
 
-def _like_grid(value, rows: list[list], default: str) -> list[list]:
-    """``value`` (None, one string, one row or a list of rows) spread over ``rows``' shape."""
+def _like_grid(value, rows: list[list], default: str, name: str) -> list[list]:
+    """``value`` (None, one string, one row or a list of rows) spread over ``rows``' shape;
+    a flat list for several rows, or rows of other lengths, is refused by ``name``."""
     if value is None or isinstance(value, str):
         return [[default if value is None else value] * len(row) for row in rows]
     value = list(value)
-    if len(rows) == 1 and value and not isinstance(value[0], (list, tuple)):
+    if value and not isinstance(value[0], (list, tuple)):
+        if len(rows) != 1:
+            raise ValueError(f"{name}: expected one list per row of images ({len(rows)} "
+                             f"rows), got a flat list of {len(value)}")
         value = [value]
-    return [list(v) for v in value]
+    grid = [list(v) for v in value]
+    if [len(r) for r in grid] != [len(r) for r in rows]:
+        raise ValueError(f"{name}: expected rows of lengths {[len(r) for r in rows]} (as the "
+                         f"images), got {[len(r) for r in grid]}")
+    return grid
 
 
 def image_grid(images, titles=None, *, cmaps=None, vmin: float | None = None,
@@ -662,8 +670,8 @@ def image_grid(images, titles=None, *, cmaps=None, vmin: float | None = None,
     grid a ViT cuts the image into; ``fontsize`` of the titles (default: the course style's).
     Returns the axes ``(rows, columns)``."""
     rows = [list(r) for r in images] if isinstance(images[0], (list, tuple)) else [list(images)]
-    title_grid = _like_grid(titles, rows, "")
-    cmap_grid = _like_grid(cmaps, rows, "viridis")
+    title_grid = _like_grid(titles, rows, "", "titles")
+    cmap_grid = _like_grid(cmaps, rows, "viridis", "cmaps")
     columns = max(len(r) for r in rows)
     fig, axes = plt.subplots(len(rows), columns, squeeze=False,
                              figsize=figsize or (1.5 * columns, 1.9 * len(rows)))

@@ -47,6 +47,9 @@ class LMRecipe:
         check_positive("steps", self.steps)
         check_positive("batch_size", self.batch_size)
         check_positive("warmup", self.warmup)
+        if self.warmup >= self.steps:
+            raise ValueError(f"warmup: expected fewer than steps={self.steps}, got "
+                             f"{self.warmup}")
         check_number("lr", self.lr, strict=True)
         check_number("weight_decay", self.weight_decay)
         check_number("clip_norm", self.clip_norm, strict=True)

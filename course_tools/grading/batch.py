@@ -163,9 +163,9 @@ def _grade_job(job: Submission, source: str, limits: Limits, sandbox: Sandbox | 
                               log_dir=_WORKER["logs"], hidden=hidden)
     except Exception as error:  # the grader's own bug: one row, the class goes on
         result = row(job.student, job.lesson, Status.GRADER_ERROR,
-                     f"{type(error).__name__}: {error}")
+                     f"{type(error).__name__}: {error}",
+                     language=grader.submission_language(nb))
     result.sha256, result.sandboxed = job.sha256, sandbox is not None
-    result.language = grader.submission_language(nb)
     result.seconds = time.monotonic() - start
     return result
 
