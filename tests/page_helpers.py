@@ -98,11 +98,12 @@ def dialogs_closed(page) -> list[str]:
     return page.__dict__.setdefault("course_dialogs_closed", [])
 
 
-def dismiss_dialog(page, prefer: str | None = None) -> str | None:
-    """Close an expected JupyterLab dialog (:data:`EXPECTED_DIALOGS`) as a learner would and
-    return its text; None when no dialog is open. The button labelled ``prefer`` is clicked
-    where there is one, else the dialog's default (accept) button. An unexpected dialog
-    fails, with its text."""
+def dismiss_dialog(page, prefer: str | None = None,
+                   expected: tuple[str, ...] = EXPECTED_DIALOGS) -> str | None:
+    """Close an expected JupyterLab dialog (one whose text starts with one of ``expected``)
+    as a learner would and return its text; None when no dialog is open. The button
+    labelled ``prefer`` is clicked where there is one, else the dialog's default (accept)
+    button. An unexpected dialog fails, with its text."""
     dialog = page.locator(".jp-Dialog")
     if not dialog.count():
         return None
@@ -110,7 +111,7 @@ def dismiss_dialog(page, prefer: str | None = None) -> str | None:
         text = " ".join(dialog.first.inner_text(timeout=2_000).split())[:200]
     except Exception:  # the dialog closed itself meanwhile
         return None
-    assert text.startswith(EXPECTED_DIALOGS), f"JupyterLab showed a dialog: {text!r}"
+    assert text.startswith(expected), f"JupyterLab showed a dialog: {text!r}"
     buttons = dialog.first.locator("button")
     try:
         if prefer and buttons.filter(has_text=prefer).count():

@@ -16,14 +16,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from page_helpers import LAB_TOKEN as TOKEN
 from page_helpers import (
+    EXPECTED_DIALOGS,
     click_menu,
     course_lab,
+    dialogs_closed,
     dismiss_dialog,
     run_all_cells,
     wait_for_kernel,
 )
+from page_helpers import LAB_TOKEN as TOKEN
 
 from course_tools import learner, notebooks
 
@@ -273,13 +275,49 @@ def test_wrong_and_right_answers_get_their_messages_in_jupyterlab(lab: str, offl
     assert not page.blocked_requests, f"JupyterLab tried to reach: {page.blocked_requests}"
 
 
-def _reload_from_disk(page, seconds: float = 90) -> None:
-    """File > Reload Notebook from Disk; if JupyterLab has already noticed the file changed
-    on disk (its "File Changed" dialog covers the menu), its Revert does the same."""
-    closed = dismiss_dialog(page, prefer="Revert")
-    if closed is not None and "Revert" in closed:
-        return
-    click_menu(page, "File", "Reload Notebook from Disk", seconds=seconds, prefer="Revert")
+# Reloading asks "Reload Notebook from Disk?" when Lab counts the notebook as changed (seen on
+# a slow machine after a save), and a save that meets the course's update asks "File Changed".
+_RELOAD_DIALOGS = (*EXPECTED_DIALOGS, "Reload Notebook from Disk")
+
+
+def _reload_until(page, predicate: str, seconds: float = 120) -> None:
+    """File > Reload Notebook from Disk until the JavaScript ``predicate`` holds, as a learner
+    would: confirm a "Reload Notebook from Disk?" question, answer a "File Changed" question
+    with Revert (both load the file on disk), and reload again when nothing changed in 20 s.
+    Fails after ``seconds`` with a screenshot, the dialogs met and whether the tab is dirty."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        closed = dismiss_dialog(page, prefer="Revert", expected=_RELOAD_DIALOGS)
+        if closed is None or "Revert" not in closed:
+            click_menu(page, "File", "Reload Notebook from Disk", seconds=60, prefer="Revert")
+        clicked = time.monotonic()
+        while time.monotonic() - clicked < 20 and time.monotonic() < deadline:
+            if page.evaluate(predicate):
+                return
+            if dismiss_dialog(page, prefer="Revert", expected=_RELOAD_DIALOGS) is None:
+                page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "learner_copy_not_reloaded.png"))
+    dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+    raise AssertionError(f"the notebook did not show the file on disk after {seconds} s of "
+                         f"reloading; dialogs closed: {dialogs_closed(page)}; "
+                         f"dirty tabs: {dirty}")
+
+
+def _wait_until_unchanged(path: Path, quiet: float = 2.0, seconds: float = 60) -> None:
+    """Wait until ``path`` has kept its size and time for ``quiet`` seconds: Jupyter's server
+    writes a notebook in place (its backup copy is what makes the write atomic), so a file
+    read as soon as its time changes can be half written."""
+    deadline = time.monotonic() + seconds
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        stat = path.stat()
+        now = (stat.st_mtime_ns, stat.st_size)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path.name} kept changing for {seconds} s")
 
 
 def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(
@@ -308,6 +346,7 @@ def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(
     if path.stat().st_mtime_ns == before:
         page.screenshot(path=str(SHOTS / "learner_copy_not_saved.png"))
     assert path.stat().st_mtime_ns != before, "JupyterLab did not save the copy"
+    _wait_until_unchanged(path)
     assert path.read_bytes() == written, "JupyterLab saved the copy differently from how the " \
         "course wrote it"
 
@@ -320,6 +359,5 @@ def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(
     report = learner.update_copies(source, lab_root / learner.LEARNER_DIR,
                                    refresh=lambda names: True)
     assert report.refreshed == [name] and not report.kept_edited, report
-    _reload_from_disk(page)
-    page.wait_for_function("() => document.querySelector('.jp-Notebook').textContent"
-                           ".includes('(updated by the course)')", timeout=60_000)
+    _reload_until(page, "() => document.querySelector('.jp-Notebook').textContent"
+                        ".includes('(updated by the course)')")
