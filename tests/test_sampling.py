@@ -208,6 +208,30 @@ def test_time_generation_checks_equality_and_reports_a_speedup():
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=11, max_len=40, d_model=16, num_heads=2,
                           num_layers=1))
-    timed = time_generation(model, torch.zeros(1, 2, dtype=torch.long), 20, repeats=2)
-    assert timed.cached > 0 and timed.uncached > 0
-    assert timed.speedup > 0
+    # a scripted clock: its n-th reading is n**2, so the times come out known exactly
+    readings = []
+
+    def clock() -> float:
+        readings.append(len(readings) + 1)
+        return float(readings[-1] ** 2)
+
+    timed = time_generation(model, torch.zeros(1, 2, dtype=torch.long), 20, repeats=2,
+                            warmup=0, clock=clock)
+    # alternation cached, uncached, cached, uncached reads 1..8: cached 4-1 and 36-25,
+    # uncached 16-9 and 64-49 -> cached [3, 11], uncached [7, 15]; medians 7 and 11, and
+    # the speed-up is the median of the per-round ratios 7/3 and 15/11
+    assert len(readings) == 8
+    assert (timed.cached, timed.uncached) == (7.0, 11.0)
+    assert timed.speedup == pytest.approx((7 / 3 + 15 / 11) / 2)
+
+
+def test_time_generation_refuses_to_time_paths_that_disagree(monkeypatch):
+    """A speed-up is only reported for a cache that gives the uncached tokens."""
+    from course_lib.analysis import timing
+
+    def generate_badly(model, prompt, n, *, use_cache, temperature):
+        return prompt + int(use_cache)  # the "cached" tokens differ
+
+    monkeypatch.setattr(timing, "generate", generate_badly)
+    with pytest.raises(RuntimeError, match="cached and uncached generation disagree"):
+        timing.time_generation(None, torch.zeros(1, 2, dtype=torch.long), 5)

@@ -8,19 +8,38 @@ import torch
 from course_lib.analysis import timing
 
 
-def test_median_seconds_measures_and_warms_up() -> None:
-    calls = []
+class _ScriptedClock:
+    """A clock whose readings are those of a script: each call of ``fn`` in a test advances
+    it by the next duration, so the times a timer reports are known exactly."""
 
-    def sleepy() -> None:
-        calls.append(1)
-        time.sleep(0.01)
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    seconds = timing.median_seconds(sleepy, repeats=3, warmup=2)
-    assert len(calls) == 5 and 0.009 < seconds < 0.5
+    def __call__(self) -> float:
+        return self.now
+
+    def work(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_median_seconds_times_each_call_after_its_warmup() -> None:
+    clock = _ScriptedClock()
+    durations = iter([100.0, 100.0, 3.0, 1.0, 2.0])  # two warm-up calls, then three timed
+
+    seconds = timing.median_seconds(lambda: clock.work(next(durations)), repeats=3,
+                                    warmup=2, clock=clock)
+    assert seconds == 2.0  # the warm-up calls are not timed; the median of 3, 1, 2
+    with pytest.raises(StopIteration):
+        next(durations)  # exactly warmup + repeats calls
     with pytest.raises(ValueError, match="repeats: expected a positive integer, got 0"):
-        timing.median_seconds(sleepy, repeats=0)
+        timing.median_seconds(lambda: None, repeats=0)
     with pytest.raises(ValueError, match="warmup: expected an integer >= 0, got -1"):
-        timing.median_seconds(sleepy, warmup=-1)
+        timing.median_seconds(lambda: None, warmup=-1)
+
+
+def test_median_seconds_uses_the_wall_clock_by_default() -> None:
+    seconds = timing.median_seconds(lambda: time.sleep(0.01), repeats=3, warmup=0)
+    assert seconds >= 0.009  # a sleep lasts at least as long as asked; no upper bound
 
 
 def test_seconds_per_training_step_takes_optimiser_steps() -> None:

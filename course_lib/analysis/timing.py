@@ -22,11 +22,13 @@ __all__ = ["median_seconds", "seconds_per_training_step", "interleaved_times", "
            "GenerationTiming", "time_generation"]
 
 
-def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
+                   clock: Callable[[], float] = time.perf_counter) -> float:
     """Median wall time of one call of ``fn()`` in seconds, after ``warmup`` untimed calls.
 
     The first calls pay for memory allocation and kernel selection; the median resists
-    the outliers other programs on the machine cause.
+    the outliers other programs on the machine cause. ``clock`` as in
+    :func:`interleaved_times`.
     """
     check_positive("repeats", repeats)
     check_positive("warmup", warmup, minimum=0)
@@ -34,9 +36,9 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) 
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -105,14 +107,15 @@ class GenerationTiming:
 
 
 def time_generation(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int, *,
-                    repeats: int = 5, warmup: int = 1) -> GenerationTiming:
+                    repeats: int = 5, warmup: int = 1,
+                    clock: Callable[[], float] = time.perf_counter) -> GenerationTiming:
     """Time greedy generation with and without the KV cache, as ``bench_gpt.py`` does.
 
     Both paths are first checked to give the same tokens, then timed in alternation
     (cached, uncached, cached, ...) after ``warmup`` untimed calls each, so background
     load hits both alike; the speed-up is the median of per-round ratios.
     ``prompt (B, T0)``; keep ``T0 + max_new_tokens <= context length`` to time the cache
-    rather than the sliding window.
+    rather than the sliding window. ``clock`` as in :func:`interleaved_times`.
     """
     def run(use_cache: bool) -> torch.Tensor:
         return generate(model, prompt, max_new_tokens, use_cache=use_cache, temperature=0)
@@ -120,7 +123,7 @@ def time_generation(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
     if not torch.equal(run(True), run(False)):
         raise RuntimeError("cached and uncached generation disagree")
     times = interleaved_times({"cached": lambda: run(True), "uncached": lambda: run(False)},
-                              repeats=repeats, warmup=warmup)
+                              repeats=repeats, warmup=warmup, clock=clock)
     return GenerationTiming(cached=statistics.median(times["cached"]),
                             uncached=statistics.median(times["uncached"]),
                             speedup=median_ratio(times["uncached"], times["cached"]))
