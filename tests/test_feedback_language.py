@@ -175,8 +175,10 @@ def test_the_grader_gives_a_chinese_submission_chinese_feedback(monkeypatch,
     zh_file = batch._feedback([graded_rows["zh"]], "s")
     assert zh_file.startswith("# s 的反馈\n") and "00_welcome.ipynb：0 / 2 分" in zh_file
     assert "points" not in zh_file and "Feedback" not in zh_file, zh_file
+    assert "：未通过" in zh_file and "failed" not in zh_file, zh_file
     en_file = batch._feedback([graded_rows["en"]], "s")
     assert en_file.startswith("# Feedback for s\n") and "0 / 2 points" in en_file
+    assert "): failed" in en_file, en_file
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_file.split("\n    ")[0]), en_file
     both = batch._feedback([graded_rows["en"], graded_rows["zh"]], "s")
     assert both.startswith("# Feedback for s") and "0 / 2 points" in both and "0 / 2 分" in both

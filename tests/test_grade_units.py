@@ -136,6 +136,42 @@ def test_the_readme_status_table_is_the_enum() -> None:
         "course_tools.grading.status: paste `python -m course_tools.grading.status`"
 
 
+def test_the_chinese_readme_status_table_is_the_enum() -> None:
+    readme = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert markdown_table("zh") in readme, "README.zh-CN.md's status table differs from " \
+        "course_tools.grading.status: paste `python -m course_tools.grading.status zh`"
+
+
+def test_every_status_means_something_in_both_languages() -> None:
+    for status in Status:
+        assert status.meaning_in("en") == status.meaning and status.meaning
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in status.meaning_in("zh")), status
+    assert markdown_table("zh").startswith("| 状态 | 该题得分 | 含义 |")
+    assert "| exit | 由检查决定 |" in markdown_table("zh")
+
+
+def test_a_students_feedback_explains_each_status_in_their_language() -> None:
+    from course_tools.grading import batch
+    from course_tools.grading.results import ExerciseResult, SubmissionResult
+
+    def result(language: str) -> SubmissionResult:
+        return SubmissionResult(
+            "s", "03_attention_basics.ipynb", language=language,
+            problems=[(Status.TIMEOUT, "l03_scores: past 5 CPU seconds")],
+            exercises=[ExerciseResult("l03_scores", 0, 1, status=Status.TIMEOUT),
+                       ExerciseResult("l03_mask", 1, 1, status=Status.PASSED),
+                       ExerciseResult("l03_softmax", 0, 1, status=Status.FAILED)])
+
+    zh = batch._feedback([result("zh")], "s")
+    assert f"状态：**timeout**（{Status.TIMEOUT.meaning_zh}）" in zh, zh
+    assert f"**l03_scores**（0 / 1）：timeout（{Status.TIMEOUT.meaning_zh}）" in zh, zh
+    assert "**l03_mask**（1 / 1）：通过" in zh and "**l03_softmax**（0 / 1）：未通过" in zh, zh
+    en = batch._feedback([result("en")], "s")
+    assert f"Status: **timeout** ({Status.TIMEOUT.meaning})" in en, en
+    assert "**l03_mask** (1 / 1): passed" in en and "**l03_softmax** (0 / 1): failed" in en
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en), en
+
+
 def test_statuses_are_one_typed_table() -> None:
     assert len({s.value for s in Status}) == len(Status)
     assert all(s.meaning for s in Status)

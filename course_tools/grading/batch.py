@@ -304,16 +304,18 @@ def _safe(name: str) -> str:
 FEEDBACK_TEXT: dict[str, dict[str, str]] = {
     "en": {"title": "Feedback for {student}",
            "lesson": "{lesson}: {total:g} / {max:g} points",
-           "status": "Status: **{status}**",
+           "status": "Status: **{status}** ({meaning})",
            "no_sandbox": "Graded without a sandbox (`--no-sandbox`).",
            "exercise": "- **{grade_id}** ({points:g} / {max:g}): {verdict}",
-           "passed": "passed"},
+           "passed": "passed", "failed": "failed",
+           "other": "{status} ({meaning})"},
     "zh": {"title": "{student} 的反馈",
            "lesson": "{lesson}：{total:g} / {max:g} 分",
-           "status": "状态：**{status}**",
+           "status": "状态：**{status}**（{meaning}）",
            "no_sandbox": "未在沙箱中评分（`--no-sandbox`）。",
            "exercise": "- **{grade_id}**（{points:g} / {max:g}）：{verdict}",
-           "passed": "通过"},
+           "passed": "通过", "failed": "未通过",
+           "other": "{status}（{meaning}）"},
 }
 
 
@@ -324,24 +326,33 @@ def _feedback(rows: list[SubmissionResult], student: str) -> str:
     title = FEEDBACK_TEXT["zh" if languages == {"zh"} else "en"]["title"]
     lines = [f"# {title.format(student=student)}", ""]
     for result in rows:
-        text = FEEDBACK_TEXT.get(result.language, FEEDBACK_TEXT["en"])
+        language = result.language if result.language in FEEDBACK_TEXT else "en"
+        text = FEEDBACK_TEXT[language]
         lines += ["## " + text["lesson"].format(lesson=result.lesson, total=result.total,
                                                 max=result.max_points), ""]
         if result.status is not Status.OK:
-            lines += [text["status"].format(status=result.status), ""]
+            lines += [text["status"].format(status=result.status,
+                                            meaning=result.status.meaning_in(language)), ""]
         if not result.sandboxed:
             lines += [text["no_sandbox"], ""]
         for _, message in result.problems:
             if not any(message.startswith(f"{e.grade_id}:") for e in result.exercises):
                 lines.append(f"- {message}")
         for exercise in result.exercises:
-            lines += _exercise_feedback(exercise, text)
+            lines += _exercise_feedback(exercise, language)
         lines.append("")
     return "\n".join(lines)
 
 
-def _exercise_feedback(exercise: ExerciseResult, text: dict[str, str]) -> list[str]:
-    verdict = text["passed"] if exercise.status is Status.PASSED else str(exercise.status)
+def _exercise_feedback(exercise: ExerciseResult, language: str) -> list[str]:
+    """The lines of one exercise in the feedback: its points and verdict (a status other
+    than passed or failed with its meaning), then the checks' messages."""
+    text = FEEDBACK_TEXT[language]
+    if exercise.status in (Status.PASSED, Status.FAILED):
+        verdict = text[exercise.status.value]
+    else:
+        verdict = text["other"].format(status=exercise.status,
+                                       meaning=exercise.status.meaning_in(language))
     lines = [text["exercise"].format(grade_id=exercise.grade_id, points=exercise.points,
                                      max=exercise.max_points, verdict=verdict)]
     for line in exercise.feedback:
