@@ -125,12 +125,13 @@ def dismiss_dialog(page, prefer: str | None = None,
 
 
 def click_menu(page, menu: str, item: str, *, seconds: float = 90,
-               prefer: str | None = None) -> None:
+               prefer: str | None = None,
+               expected: tuple[str, ...] = EXPECTED_DIALOGS) -> None:
     """Menu bar ``menu`` > ``item`` (its exact label), closing an expected dialog in the way
     (see :func:`dismiss_dialog`) and retrying until ``seconds`` have passed."""
     deadline = time.monotonic() + seconds
     while True:
-        dismiss_dialog(page, prefer)
+        dismiss_dialog(page, prefer, expected)
         try:
             page.click(f".lm-MenuBar-itemLabel:text-is('{menu}')", timeout=5_000)
             page.click(f".lm-Menu-itemLabel:text-is('{item}')", timeout=5_000)
