@@ -62,7 +62,7 @@ _INDEX = (
      "notebook.plots notebook.viewer training.loop training.losses training.schedules "
      "training.seq2seq"),
     ("06", "GPT",
-     "analysis.timing attention.scores core.masks data.text models.gpt "
+     "analysis.induction analysis.timing attention.scores core.masks data.text models.gpt "
      "notebook.plots notebook.viewer training.checkpoint training.language_model "
      "training.recipes training.sampling training.schedules"),
     ("07", "Attention variants",

@@ -148,6 +148,8 @@ def test_every_status_means_something_in_both_languages() -> None:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in status.meaning_in("zh")), status
     assert markdown_table("zh").startswith("| 状态 | 该题得分 | 含义 |")
     assert "| exit | 由检查决定 |" in markdown_table("zh")
+    with pytest.raises(ValueError, match=r"lang: expected one of \['en', 'zh'\], got 'fr'"):
+        markdown_table("fr")
 
 
 def test_a_students_feedback_explains_each_status_in_their_language() -> None:

@@ -304,21 +304,18 @@ def _reload_until(page, predicate: str, seconds: float = 120) -> None:
                          f"dirty tabs: {dirty}")
 
 
-def _wait_until_unchanged(path: Path, quiet: float = 2.0, seconds: float = 60) -> None:
-    """Wait until ``path`` has kept its size and time for ``quiet`` seconds: Jupyter's server
-    writes a notebook in place (its backup copy is what makes the write atomic), so a file
-    read as soon as its time changes can be half written."""
+def _wait_until_unchanged(read, quiet: float, seconds: float = 60) -> None:
+    """Wait until ``read()`` has returned the same value for ``quiet`` seconds."""
     deadline = time.monotonic() + seconds
-    last, since = None, time.monotonic()
+    last, since = read(), time.monotonic()
     while time.monotonic() < deadline:
-        stat = path.stat()
-        now = (stat.st_mtime_ns, stat.st_size)
+        now = read()
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:
             return
         time.sleep(0.2)
-    raise AssertionError(f"{path.name} kept changing for {seconds} s")
+    raise AssertionError(f"still changing after {seconds} s: {read.__doc__}")
 
 
 def _server_saves(lab_root: Path, name: str) -> int:
@@ -335,24 +332,32 @@ def _save_in_lab(page, lab_root: Path, name: str, seconds: float = 120) -> None:
     So the save is asked again only when the server saved nothing in 10 s, Lab is then
     nudged (a click in the notebook) so a held-back save comes now, and the test goes on
     once the server's log has shown no new save for 5 s: a late save would otherwise
-    overwrite the course's update below with the old copy."""
-    saves, deadline = _server_saves(lab_root, name), time.monotonic() + seconds
-    while _server_saves(lab_root, name) == saves:
+    overwrite the course's update below with the old copy. Then the file must keep its
+    size and time for 2 s: Jupyter's server writes a notebook in place (its backup copy is
+    what makes the write atomic), so a file read as soon as its time changes can be half
+    written."""
+    def saves() -> int:
+        """the server's saves of the copy"""
+        return _server_saves(lab_root, name)
+
+    def written() -> tuple[int, int]:
+        """the copy's time and size"""
+        stat = (lab_root / learner.LEARNER_DIR / name).stat()
+        return stat.st_mtime_ns, stat.st_size
+
+    before, deadline = saves(), time.monotonic() + seconds
+    while saves() == before:
         if time.monotonic() > deadline:
             page.screenshot(path=str(SHOTS / "learner_copy_not_saved.png"))
             raise AssertionError(f"JupyterLab did not save the copy in {seconds} s")
         click_menu(page, "File", "Save Notebook")
         asked = time.monotonic()
-        while _server_saves(lab_root, name) == saves and time.monotonic() - asked < 10:
+        while saves() == before and time.monotonic() - asked < 10:
             time.sleep(0.2)
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.keyboard.press("Escape")
-    last, since = _server_saves(lab_root, name), time.monotonic()
-    while time.monotonic() - since < 5:
-        if _server_saves(lab_root, name) != last:
-            last, since = _server_saves(lab_root, name), time.monotonic()
-        time.sleep(0.2)
-    _wait_until_unchanged(lab_root / learner.LEARNER_DIR / name)
+    _wait_until_unchanged(saves, quiet=5)
+    _wait_until_unchanged(written, quiet=2)
 
 
 def test_a_copy_opened_and_saved_without_edits_is_refreshed_by_an_update(

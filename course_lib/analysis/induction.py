@@ -1,4 +1,5 @@
-"""Finding induction heads and knocking them out (lesson 10).
+"""Finding induction heads and knocking them out (lesson 10); lesson 06 measures its GPT's
+previous-character heads with :func:`previous_token_scores`.
 
 An *induction head* (Elhage et al. 2021; Olsson et al. 2022) completes ``[A][B] ... [A] ->
 [B]``: at the second ``A`` it attends to the token just after the first ``A`` and copies

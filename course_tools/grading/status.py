@@ -130,6 +130,8 @@ _TABLE_TEXT = {"en": ("| status | points for the exercise | meaning |", "what th
 def markdown_table(lang: str = "en") -> str:
     """The README's status table (README.zh-CN.md's for ``lang="zh"``): every status a row
     of ``scores.csv`` can show."""
+    if lang not in _TABLE_TEXT:
+        raise ValueError(f"lang: expected one of {sorted(_TABLE_TEXT)}, got {lang!r}")
     header, decided = _TABLE_TEXT[lang]
     lines = [header, "|---|---|---|"]
     for status in Status:
